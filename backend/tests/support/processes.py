@@ -31,6 +31,11 @@ INSTALL_HINTS = {
 }
 
 
+# The class below has a method named ``signal``, which hides the module inside the class body, so
+# its default arguments take the signal from here.
+_STOP_SIGNAL = signal.SIGTERM
+
+
 class MissingTool(RuntimeError):
     pass
 
@@ -126,7 +131,7 @@ class ManagedProcess:
         except subprocess.TimeoutExpired:
             return None
 
-    def stop(self, sig: signal.Signals = signal.SIGTERM, timeout: float = 15.0) -> None:
+    def stop(self, sig: signal.Signals = _STOP_SIGNAL, timeout: float = 15.0) -> None:
         if not self.alive():
             return
         self.signal(sig)
