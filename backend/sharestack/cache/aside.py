@@ -57,6 +57,13 @@ def _new_token() -> bytes:
     return secrets.token_hex(8).encode()
 
 
+def _as_bytes(value: object) -> bytes:
+    # The role clients do not decode responses; a str would mean a misconfigured client.
+    if isinstance(value, bytes):
+        return value
+    return str(value).encode()
+
+
 def _jitter(ttl: int) -> int:
     # ±10 % so that keys filled together (a warm-up, a deploy) do not expire together.
     return max(1, int(ttl * random.uniform(0.9, 1.1)))  # noqa: S311 (not security)
@@ -67,11 +74,13 @@ class CacheAside:
         self,
         redis: Redis | None,
         *,
+        prefix: str = "",
         stampede_guard: bool = True,
         breaker_seconds: float = 1.0,
         ttls: dict[Family, tuple[int, int]] | None = None,
     ) -> None:
         self.redis = redis
+        self.prefix = prefix
         self.stampede_guard = stampede_guard
         self.breaker_seconds = breaker_seconds
         self.ttls = ttls or keys.TTLS
@@ -132,15 +141,17 @@ class CacheAside:
     async def _read(self, key: CacheKey) -> tuple[bool, bytes | None, bytes]:
         """(valid value found, payload, current generation token)."""
         assert self.redis is not None
-        raw, token = await self.redis.mget(key.value, key.generation)
-        if token is None:
+        raw, current = await self.redis.mget(key.value, key.generation)
+        if current is None:
             fresh = _new_token()
             # SET NX GET: our token if the key was missing, otherwise whoever won the race.
-            previous = await self.redis.set(key.generation, fresh, nx=True, get=True, ex=keys.GENERATION_TTL)
-            token = previous if previous is not None else fresh
-            return False, None, token
+            previous = await self.redis.set(
+                key.generation, fresh, nx=True, get=True, ex=keys.GENERATION_TTL
+            )
+            return False, None, _as_bytes(previous) if previous is not None else fresh
+        token = _as_bytes(current)
         if raw is not None:
-            stored_token, _, body = bytes(raw).partition(b"|")
+            stored_token, _, body = _as_bytes(raw).partition(b"|")
             if stored_token == token:
                 return True, (None if body[:1] == _NEGATIVE else body[1:]), token
         return False, None, token
@@ -200,7 +211,13 @@ class CacheAside:
     async def invalidate(self, *cache_keys: CacheKey) -> None:
         """Give each key's scope a new generation. Call after the write's transaction commits and
         before its response is sent (see the module docstring)."""
-        generations = {k.generation for k in cache_keys}
+        await self._invalidate_generations({k.generation for k in cache_keys})
+
+    async def invalidate_scopes(self, scopes: set[str]) -> None:
+        """The same for scopes named by ``keys.scope_*`` (what write paths note down)."""
+        await self._invalidate_generations({keys.generation_key(self.prefix, s) for s in scopes})
+
+    async def _invalidate_generations(self, generations: set[str]) -> None:
         if not generations:
             return
         if self.redis is None:

@@ -68,8 +68,10 @@ def _url_parts(url: str) -> tuple[int, str | None, str | None]:
     """DB number, username and password of a redis:// URL (host and port come from Sentinel)."""
     parts = urlsplit(url)
     db = int(parts.path.lstrip("/") or 0)
-    return db, unquote(parts.username) if parts.username else None, (
-        unquote(parts.password) if parts.password else None
+    return (
+        db,
+        unquote(parts.username) if parts.username else None,
+        (unquote(parts.password) if parts.password else None),
     )
 
 
@@ -93,7 +95,7 @@ def make_client(
     if sentinel is None:
         return Redis.from_url(url, **common)
     db, username, password = _url_parts(url)
-    manager = Sentinel(
+    manager = Sentinel(  # type: ignore[no-untyped-call]
         list(sentinel.addresses),
         socket_timeout=socket_timeout,
         # Sentinels have their own password (RECIPES §4 pitfall 1): without sentinel_kwargs

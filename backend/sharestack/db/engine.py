@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from sharestack.config import Settings
+from sharestack.db.after_commit import AfterCommitHook
 from sharestack.db.base import CHARSET, COLLATION
 from sharestack.db.session import ReadSession, WriteSession
 
@@ -63,6 +64,8 @@ class Database:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        # Run after every committed write transaction (see sharestack.db.after_commit).
+        self.after_commit_hooks: list[AfterCommitHook] = []
         self.write_engine = make_engine(settings.primary_database_url, settings)
         self.read_engines = [make_engine(url, settings) for url in settings.database_replica_urls]
         self.write_sessionmaker = async_sessionmaker(

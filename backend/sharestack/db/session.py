@@ -36,13 +36,19 @@ def get_database(request: Request) -> Database:
 
 
 async def _write_session(request: Request) -> AsyncIterator[WriteSession]:
-    async with get_database(request).write_sessionmaker() as session:
+    from sharestack.db.after_commit import discard_after_rollback, run_after_commit
+
+    db = get_database(request)
+    async with db.write_sessionmaker() as session:
         try:
             yield session
             await session.commit()
         except BaseException:
             await session.rollback()
+            discard_after_rollback(session)
             raise
+        # Cache invalidation and the outbox wake-up: after the commit, before the response.
+        await run_after_commit(db, session)
 
 
 async def _read_session(request: Request) -> AsyncIterator[ReadSession]:

@@ -7,8 +7,7 @@ Names match deploy/prometheus/alerts.yml; change both together.
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client import ProcessCollector
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 ProcessCollector(registry=REGISTRY)
@@ -18,7 +17,10 @@ CACHE_HITS = Counter(
     "sharestack_cache_hits", "Cache reads answered from Redis", ["family"], registry=REGISTRY
 )
 CACHE_MISSES = Counter(
-    "sharestack_cache_misses", "Cache reads that went to the database", ["family"], registry=REGISTRY
+    "sharestack_cache_misses",
+    "Cache reads that went to the database",
+    ["family"],
+    registry=REGISTRY,
 )
 CACHE_LOADS = Counter(
     "sharestack_cache_loads",
@@ -50,12 +52,17 @@ REQUEST_LATENCY = Histogram(
 )
 
 # -- Redis, per role (filled at scrape time from INFO) -------------------------------------------
-REDIS_UP = Gauge("sharestack_redis_up", "1 if the role's Redis answered INFO", ["role"], registry=REGISTRY)
+REDIS_UP = Gauge(
+    "sharestack_redis_up", "1 if the role's Redis answered INFO", ["role"], registry=REGISTRY
+)
 REDIS_USED_MEMORY = Gauge(
     "sharestack_redis_used_memory_bytes", "INFO used_memory", ["role"], registry=REGISTRY
 )
 REDIS_MAXMEMORY = Gauge(
-    "sharestack_redis_maxmemory_bytes", "INFO maxmemory (0 = unbounded)", ["role"], registry=REGISTRY
+    "sharestack_redis_maxmemory_bytes",
+    "INFO maxmemory (0 = unbounded)",
+    ["role"],
+    registry=REGISTRY,
 )
 REDIS_EVICTED = Gauge(
     "sharestack_redis_evicted_keys_total",
@@ -97,7 +104,10 @@ OUTBOX_PENDING = Gauge(
     "sharestack_outbox_pending", "Committed jobs not yet handed to the queue", registry=REGISTRY
 )
 JOBS_RUN = Counter(
-    "sharestack_jobs", "Jobs finished, by function and outcome", ["function", "outcome"], registry=REGISTRY
+    "sharestack_jobs",
+    "Jobs finished, by function and outcome",
+    ["function", "outcome"],
+    registry=REGISTRY,
 )
 
 # -- database pool --------------------------------------------------------------------------------

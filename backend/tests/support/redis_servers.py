@@ -168,7 +168,7 @@ class SentinelCluster:
 
     def master_port(self, sentinel_index: int = 0) -> int:
         with self.sentinels[sentinel_index].client(self.sentinel_password) as c:
-            host, port = c.execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", self.master_name)
+            _host, port = c.execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", self.master_name)
         return int(port)
 
     def node_on_port(self, port: int) -> RedisNode:
@@ -309,9 +309,7 @@ def sentinel_cluster(
             proc = ManagedProcess(f"sentinel-{i + 1}", argv, sdir / "stdout.log", env=env).start()
             node = SentinelNode(f"sentinel-{i + 1}", port, sdir, proc)
             sentinels.append(node)
-            wait_until(
-                lambda n=node: bool(n.client(sentinel_password).ping()), 15, node.name, proc
-            )
+            wait_until(lambda n=node: bool(n.client(sentinel_password).ping()), 15, node.name, proc)
         cluster.wait_meshed()
         yield cluster
     finally:

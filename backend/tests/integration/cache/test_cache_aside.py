@@ -140,8 +140,10 @@ async def _stampede(redis_url: str, prefix: str, guard: bool, processes: int, re
 async def test_stampede_guard_counts_database_loads(prefix: str) -> None:
     without = await _stampede(REDIS_URL, prefix + "off:", guard=False, processes=4, readers=50)
     with_guard = await _stampede(REDIS_URL, prefix + "on:", guard=True, processes=4, readers=50)
-    print(f"\nstampede, 200 concurrent readers on an expired key: {without} DB loads without "
-          f"the guard, {with_guard} with it")
+    print(
+        f"\nstampede, 200 concurrent readers on an expired key: {without} DB loads without "
+        f"the guard, {with_guard} with it"
+    )
     assert with_guard == 1
     assert without > 50
 

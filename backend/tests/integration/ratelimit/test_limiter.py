@@ -39,7 +39,9 @@ async def test_limits_are_per_identity_and_refill() -> None:
     limit = Limit(2, 1)  # 2 per second: one every 500 ms after the burst
     try:
         assert [(await limiter.hit("api", "a", limit)).allowed for _ in range(3)] == [
-            True, True, False
+            True,
+            True,
+            False,
         ]
         assert (await limiter.hit("api", "b", limit)).allowed
         await asyncio.sleep(0.55)
