@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+
+from sharestack.db.base import utcnow
+from sharestack.db.session import ReadSession
+from sharestack.subscriptions.models import ACCESS_STATUSES, Subscription
+
+
+def _granting(subscriber_id: int) -> sa.ColumnElement[bool]:
+    return sa.and_(
+        Subscription.subscriber_id == subscriber_id,
+        Subscription.status.in_(ACCESS_STATUSES),
+        Subscription.current_period_end > utcnow(),
+    )
+
+
+async def active_for_subscriber(session: ReadSession, subscriber_id: int) -> Sequence[Subscription]:
+    """A reader's subscriptions that grant access now, soonest renewal first
+    (``ix_subscriptions_reader_active``)."""
+    query = (
+        sa.select(Subscription)
+        .where(_granting(subscriber_id))
+        .order_by(Subscription.current_period_end)
+    )
+    return (await session.execute(query)).scalars().all()
+
+
+async def grants_access(session: ReadSession, subscriber_id: int, creator_id: int) -> bool:
+    query = (
+        sa.select(Subscription.id)
+        .where(_granting(subscriber_id), Subscription.creator_id == creator_id)
+        .limit(1)
+    )
+    return (await session.execute(query)).first() is not None
