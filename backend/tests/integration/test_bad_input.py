@@ -18,7 +18,8 @@ def assert_error(r: httpx.Response, status: int, field: str | None = None) -> di
     assert r.headers["content-type"] == "application/json"
     error: dict[str, Any] = r.json()["error"]
     assert set(error) <= {"code", "message", "fields"}
-    assert error["code"] and error["message"]
+    assert error["code"]
+    assert error["message"]
     if field is not None:
         assert field in error.get("fields", {}), error
     return error
@@ -39,11 +40,16 @@ async def author(client: httpx.AsyncClient) -> Account:
         ({"email": "a@example.com", "password": "x" * 129}, "password"),
         ({"email": "a" * 250 + "@example.com", "password": "long enough pw"}, "email"),
         ({"email": "a@example.com", "password": 12345678}, "password"),
-        ({"email": "a@example.com", "password": "long enough pw", "display_name": "x" * 65}, "display_name"),
+        (
+            {"email": "a@example.com", "password": "long enough pw", "display_name": "x" * 65},
+            "display_name",
+        ),
         ({"email": "a@example.com", "password": "long enough pw", "is_admin": True}, "is_admin"),
     ],
 )
-async def test_register_validation(client: httpx.AsyncClient, body: dict[str, Any], field: str) -> None:
+async def test_register_validation(
+    client: httpx.AsyncClient, body: dict[str, Any], field: str
+) -> None:
     assert_error(await client.post("/api/v1/auth/register", json=body), 422, field)
 
 
@@ -52,9 +58,13 @@ async def test_malformed_json_and_wrong_content(client: httpx.AsyncClient) -> No
         "/api/v1/auth/register", content=b'{"email": ', headers={"content-type": "application/json"}
     )
     assert assert_error(r, 400, "body")["code"] == "invalid_json"
-    r = await client.post("/api/v1/auth/register", content=b"[1, 2]", headers={"content-type": "application/json"})
+    r = await client.post(
+        "/api/v1/auth/register", content=b"[1, 2]", headers={"content-type": "application/json"}
+    )
     assert_error(r, 422)
-    r = await client.post("/api/v1/auth/register", content="email=a", headers={"content-type": "text/plain"})
+    r = await client.post(
+        "/api/v1/auth/register", content="email=a", headers={"content-type": "text/plain"}
+    )
     assert r.status_code in (415, 422), r.text
     assert_error(r, r.status_code)
 
@@ -79,7 +89,9 @@ async def test_malformed_json_and_wrong_content(client: httpx.AsyncClient) -> No
 async def test_content_validation(
     client: httpx.AsyncClient, author: Account, body: dict[str, Any], field: str
 ) -> None:
-    assert_error(await client.post("/api/v1/contents", json=body, headers=author.headers), 422, field)
+    assert_error(
+        await client.post("/api/v1/contents", json=body, headers=author.headers), 422, field
+    )
 
 
 async def test_body_size_limit(client: httpx.AsyncClient, author: Account) -> None:
@@ -114,14 +126,18 @@ async def test_bad_paths_and_queries(
     assert_error(await client.get(path), status, field)
 
 
-async def test_wrong_method_and_unknown_ids_on_writes(client: httpx.AsyncClient, author: Account) -> None:
+async def test_wrong_method_and_unknown_ids_on_writes(
+    client: httpx.AsyncClient, author: Account
+) -> None:
     assert_error(await client.put("/api/v1/contents/1", json={}), 405)
     for method, path in (
         ("PATCH", "/api/v1/contents/987654321"),
         ("POST", "/api/v1/contents/987654321/publish"),
         ("DELETE", "/api/v1/contents/987654321"),
     ):
-        r = await client.request(method, path, json={"title": "x"} if method == "PATCH" else None, headers=author.headers)
+        r = await client.request(
+            method, path, json={"title": "x"} if method == "PATCH" else None, headers=author.headers
+        )
         assert_error(r, 404)
 
 

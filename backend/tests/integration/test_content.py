@@ -16,7 +16,9 @@ CHINESE = "春眠不觉晓，处处闻啼鸟。夜来风雨声，花落知多少
 
 async def test_draft_publish_read_round_trip(client: httpx.AsyncClient) -> None:
     author = await signup(client, "author")
-    item = await draft(client, author, title="静夜思 🌙", body=CHINESE, tags=["诗歌", "Tang Poetry"])
+    item = await draft(
+        client, author, title="静夜思 🌙", body=CHINESE, tags=["诗歌", "Tang Poetry"]
+    )
     assert item["status"] == "draft"
     assert item["published_at"] is None
     assert item["slug"].startswith("p-")
@@ -76,7 +78,11 @@ async def test_subscribers_only_body_is_withheld(client: httpx.AsyncClient, app:
 
     async with app.state.db.write_sessionmaker() as session:
         plan = SubscriptionPlan(
-            creator_id=author.user_id, name="月度", price_amount=1500, currency="CNY", interval="month"
+            creator_id=author.user_id,
+            name="月度",
+            price_amount=1500,
+            currency="CNY",
+            interval="month",
         )
         session.add(plan)
         await session.flush()
@@ -136,7 +142,9 @@ async def _walk(client: httpx.AsyncClient, path: str, limit: int) -> list[int]:
 
 async def test_feeds_are_newest_first_with_keyset_pages(client: httpx.AsyncClient) -> None:
     author, other = await signup(client, "author"), await signup(client, "other")
-    mine = [(await published(client, author, title=f"第{i}篇", tags=["编程"]))["id"] for i in range(7)]
+    mine = [
+        (await published(client, author, title=f"第{i}篇", tags=["编程"]))["id"] for i in range(7)
+    ]
     await draft(client, author, tags=["编程"])  # drafts stay out of feeds
     theirs = (await published(client, other, tags=["编程"]))["id"]
 
