@@ -10,13 +10,13 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from signal import SIGKILL, SIGTERM, Signals
 
 INSTALL_HINTS = {
     "mariadbd": "apt-get update && apt-get install -y mariadb-server",
@@ -29,11 +29,6 @@ INSTALL_HINTS = {
     "wrk": "apt-get update && apt-get install -y wrk",
     "promtool": "apt-get update && apt-get install -y prometheus",
 }
-
-
-# The class below has a method named ``signal``, which hides the module inside the class body, so
-# its default arguments take the signal from here.
-_STOP_SIGNAL = signal.SIGTERM
 
 
 class MissingTool(RuntimeError):
@@ -115,12 +110,17 @@ class ManagedProcess:
     def alive(self) -> bool:
         return self.popen is not None and self.popen.poll() is None
 
-    def signal(self, sig: signal.Signals) -> None:
+    def signal(self, sig: Signals, group: bool = False) -> None:
+        """Signal the process (or, with ``group``, everything it started: it runs in its own
+        session, so its process group is its own)."""
         if self.alive():
-            os.kill(self.pid, sig)
+            if group:
+                os.killpg(self.pid, sig)
+            else:
+                os.kill(self.pid, sig)
 
     def kill9(self) -> None:
-        self.signal(signal.SIGKILL)
+        self.signal(SIGKILL)
         self.wait(10)
 
     def wait(self, timeout: float) -> int | None:
@@ -131,12 +131,12 @@ class ManagedProcess:
         except subprocess.TimeoutExpired:
             return None
 
-    def stop(self, sig: signal.Signals = _STOP_SIGNAL, timeout: float = 15.0) -> None:
+    def stop(self, sig: Signals = SIGTERM, timeout: float = 15.0, group: bool = False) -> None:
         if not self.alive():
             return
-        self.signal(sig)
+        self.signal(sig, group)
         if self.wait(timeout) is None:
-            self.signal(signal.SIGKILL)
+            self.signal(SIGKILL, group)
             self.wait(5)
 
     def tail(self, lines: int = 30) -> str:
@@ -148,9 +148,7 @@ class ManagedProcess:
 
 
 @contextlib.contextmanager
-def running(
-    proc: ManagedProcess, stop_signal: signal.Signals = signal.SIGTERM
-) -> Iterator[ManagedProcess]:
+def running(proc: ManagedProcess, stop_signal: Signals = SIGTERM) -> Iterator[ManagedProcess]:
     proc.start()
     try:
         yield proc
