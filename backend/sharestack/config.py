@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     redis_queue_url: str | None = None
     redis_ratelimit_url: str | None = None
     redis_key_prefix: str = "ss:"
+    # Per role and process; a request waits for a free connection rather than failing.
+    redis_max_connections: int = Field(default=100, ge=2, le=10_000)
     # Sentinel: with REDIS_SENTINELS set, every role whose URL comes from REDIS_URL finds its
     # master through Sentinel (the URL still gives DB and password); a role with its own
     # REDIS_<ROLE>_URL (typically the cache instance) connects directly.

@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
-from redis.asyncio.sentinel import Sentinel
+from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import ConnectionError, ReadOnlyError, RedisError, TimeoutError
 
@@ -60,6 +60,10 @@ class SentinelConfig:
         return cls(tuple(addresses), master_name, password or None)
 
 
+class BlockingSentinelConnectionPool(SentinelConnectionPool, BlockingConnectionPool):
+    """Sentinel discovery with the blocking pool's behaviour (see ``make_client``)."""
+
+
 def _retry(retries: int) -> Retry:
     return Retry(ExponentialWithJitterBackoff(cap=0.5, base=0.05), retries, RETRY_ERRORS)
 
@@ -82,9 +86,18 @@ def make_client(
     retries: int = 10,
     socket_timeout: float = 1.0,
     client_name: str | None = None,
+    max_connections: int = 100,
+    pool_timeout: float = 5.0,
 ) -> Redis:
-    """One role's client. ``retries=10`` with the backoff above waits about 4 s in total."""
+    """One role's client. ``retries=10`` with the backoff above waits about 4 s in total.
+
+    The pool *blocks* (up to ``pool_timeout``) when all ``max_connections`` are busy. redis-py's
+    default pool raises MaxConnectionsError instead, and under a burst of 200 concurrent requests
+    that error reached the rate limiter, which then could not count the burst.
+    """
     common: dict[str, Any] = {
+        "max_connections": max_connections,
+        "timeout": pool_timeout,
         "socket_timeout": socket_timeout,
         "socket_connect_timeout": socket_timeout,
         "health_check_interval": 15,
@@ -93,7 +106,7 @@ def make_client(
         "client_name": client_name,
     }
     if sentinel is None:
-        return Redis.from_url(url, **common)
+        return Redis.from_pool(BlockingConnectionPool.from_url(url, **common))
     db, username, password = _url_parts(url)
     manager = Sentinel(  # type: ignore[no-untyped-call]
         list(sentinel.addresses),
@@ -107,7 +120,12 @@ def make_client(
         },
     )
     client: Redis = manager.master_for(
-        sentinel.master_name, db=db, username=username, password=password, **common
+        sentinel.master_name,
+        connection_pool_class=BlockingSentinelConnectionPool,
+        db=db,
+        username=username,
+        password=password,
+        **common,
     )
     return client
 

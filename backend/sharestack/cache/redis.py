@@ -75,6 +75,7 @@ class RedisRoles:
                     retries=1 if role == "cache" else 10,
                     socket_timeout=0.5 if role == "cache" else 1.0,
                     client_name=f"sharestack-{role}",
+                    max_connections=settings.redis_max_connections,
                 )
                 if via_sentinel:
                     watched.append(clients[role])

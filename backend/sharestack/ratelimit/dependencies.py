@@ -5,9 +5,11 @@ IP otherwise (the IP uvicorn reports, which is the real client's when the proxy 
 FORWARDED_ALLOW_IPS). ``auth_rate_limit`` adds the stricter limit for login, register and
 password routes, per IP, whoever is signed in. Over the limit: 429 with Retry-After.
 
-If the rate-limit Redis cannot be reached the request is let through and counted
-(``sharestack_ratelimit_errors_total``): an outage of the limiter must not become an outage of
-the API. The limiter's Redis retries through a failover first, like the session store.
+If the rate-limit Redis cannot be reached (after retrying through a failover, like the session
+store), general API requests are let through and counted (``sharestack_ratelimit_errors_total``):
+an outage of the limiter must not become an outage of the API. Login, register and password
+attempts are refused with 503 instead: letting them through unlimited is exactly the hole a
+password-guessing burst looks for.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from redis.exceptions import RedisError
 from sharestack.auth.dependencies import optional_session
 from sharestack.auth.sessions import SessionInfo
 from sharestack.config import Settings
-from sharestack.errors import AppError
+from sharestack.errors import AppError, ServiceUnavailable
 from sharestack.metrics.registry import RATELIMIT_ERRORS, RATELIMIT_REJECTED
 from sharestack.ratelimit.limiter import Limit, RateLimiter
 
@@ -39,7 +41,9 @@ def _client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-async def _check(request: Request, scope: str, identity: str, limit: Limit) -> None:
+async def _check(
+    request: Request, scope: str, identity: str, limit: Limit, fail_closed: bool = False
+) -> None:
     limiter: RateLimiter | None = getattr(request.app.state, "ratelimiter", None)
     if limiter is None:
         return
@@ -47,7 +51,9 @@ async def _check(request: Request, scope: str, identity: str, limit: Limit) -> N
         decision = await limiter.hit(scope, identity, limit)
     except (RedisError, OSError):
         RATELIMIT_ERRORS.inc()
-        logger.warning("rate limit check failed; letting the request through", exc_info=True)
+        logger.warning("rate limit check failed (fail_closed=%s)", fail_closed, exc_info=True)
+        if fail_closed:
+            raise ServiceUnavailable() from None
         return
     if not decision.allowed:
         RATELIMIT_REJECTED.labels(scope).inc()
@@ -65,7 +71,8 @@ async def api_rate_limit(
 
 
 async def auth_rate_limit(request: Request) -> None:
-    await _check(request, "auth", _client_ip(request), request.app.state.rate_limits.auth)
+    limit = request.app.state.rate_limits.auth
+    await _check(request, "auth", _client_ip(request), limit, fail_closed=True)
 
 
 AuthRateLimit = Depends(auth_rate_limit)

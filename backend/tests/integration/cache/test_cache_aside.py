@@ -116,13 +116,16 @@ async def _stampede(redis_url: str, prefix: str, guard: bool, processes: int, re
     async def load() -> bytes | None:
         nonlocal loads
         loads += 1
-        await asyncio.sleep(0.05)  # a realistic query time, so the readers really overlap
+        await asyncio.sleep(0.2)  # a slow feed query under load: the readers really overlap
         return b'{"hot":true}'
 
     key = keys.content_by_slug(prefix, "hot")
-    clients = [Redis.from_url(redis_url, max_connections=50) for _ in range(processes)]
+    clients = [Redis.from_url(redis_url, max_connections=readers + 10) for _ in range(processes)]
     caches = [CacheAside(c, stampede_guard=guard) for c in clients]
     try:
+        # Open every connection first, as a busy API process would have them open already;
+        # otherwise connection set-up, not the guard, decides how many readers overlap.
+        await asyncio.gather(*(c.ping() for c in clients for _ in range(readers)))
         # Fill the key, then let it expire: the burst hits a key that was hot a moment ago.
         await caches[0].get_or_load(key, load)
         await clients[0].delete(key.value)
