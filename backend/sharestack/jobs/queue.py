@@ -11,12 +11,13 @@ separate scheduler process for cron.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
-from saq import Job, Queue
+from saq import Job, Queue, Status
 from saq.queue.redis import RedisQueue
 
 from sharestack.jobs import registry
@@ -45,7 +46,63 @@ def queue_name(prefix: str) -> str:
 
 def saq_queue(redis: Redis, prefix: str) -> RedisQueue:
     # orjson for job payloads: the kwargs are JSON values already, and it is faster.
-    return RedisQueue(redis, name=queue_name(prefix), dump=orjson.dumps, load=orjson.loads)
+    return _SweepSafeQueue(redis, name=queue_name(prefix), dump=orjson.dumps, load=orjson.loads)
+
+
+_SWEEP_SCRIPT = """
+local id_jobs = {}
+if redis.call('EXISTS', KEYS[1]) == 0 then
+    redis.call('SETEX', KEYS[1], ARGV[1], 1)
+    for i, v in ipairs(redis.call('LRANGE', KEYS[2], 0, -1)) do
+        id_jobs[i] = {v, redis.call('GET', v)}
+    end
+end
+return id_jobs
+"""
+
+
+class _SweepSafeQueue(RedisQueue):
+    """SAQ's sweep, minus a race that ran jobs twice in our worker test.
+
+    A worker dequeues with BLMOVE (the job id moves to the active list) and only then marks the job
+    ACTIVE. SAQ's sweep treats any job in the active list that is not ACTIVE as orphaned and
+    re-queues it, so a sweep that lands between those two steps (every worker sweeps right at
+    start-up) makes the job run twice. Here a job seen not-ACTIVE in the active list is swept
+    only if the previous sweep saw it in the same state: a truly orphaned job (its worker died
+    between the two steps) still gets re-queued, one sweep interval later.
+    """
+
+    _suspects: set[bytes]
+
+    async def sweep(self, lock: int = 60, abort: float = 5.0) -> list[str]:
+        if not hasattr(self, "_suspects"):
+            self._suspects = set()
+        script = self.redis.register_script(_SWEEP_SCRIPT)
+        id_jobs = await script(keys=[self._sweep, self._active], args=[lock], client=self.redis)
+        if not id_jobs:
+            return []  # another worker holds the sweep lock
+        swept: list[str] = []
+        suspects: set[bytes] = set()
+        for job_id, job_bytes in id_jobs:
+            job = self.deserialize(job_bytes)
+            if job is None:
+                continue  # SAQ's own sweep handles missing jobs; rare enough to leave to it
+            if job.status == Status.ACTIVE and not job.stuck:
+                continue
+            if job.status != Status.ACTIVE and not job.stuck and job_id not in self._suspects:
+                suspects.add(job_id)
+                continue
+            logger.info("sweeping job %s", job.key)
+            swept.append(job_id.decode())
+            await self.abort(job, error=self.swept_error_message)
+            with contextlib.suppress(TimeoutError):
+                await job.refresh(abort)
+            if job.retryable:
+                await self.retry(job, error=self.swept_error_message)
+            else:
+                await self.finish(job, Status.ABORTED, error=self.swept_error_message)
+        self._suspects = suspects
+        return swept
 
 
 class RedisJobQueue:

@@ -3,10 +3,7 @@ the worker."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-import signal
 from typing import TYPE_CHECKING, Any
 
 from saq import CronJob, Worker
@@ -81,7 +78,9 @@ def build_worker(ctx: JobContext, settings: Settings) -> Worker[Any]:
         concurrency=settings.worker_concurrency,
         # Dequeue blocks on Redis for up to 1 s, then the loop checks for shutdown.
         dequeue_timeout=1.0,
-        shutdown_grace_period_s=10,
+        # The grace period also waits for SAQ's endless upkeep loops, so it is always used up:
+        # keep it short. Jobs cut off are retried.
+        shutdown_grace_period_s=2,
     )
 
 
@@ -103,18 +102,13 @@ async def run_worker(settings: Settings) -> None:
     db.after_commit_hooks.append(after_commit_hook(cache))
     ctx = JobContext(settings=settings, db=db, redis=roles, cache=cache)
     worker = build_worker(ctx, settings)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
     logger.info("worker started", extra={"event": "worker_start", "queue": worker.queue.name})
-    task = asyncio.create_task(worker.start())
     try:
-        await stop.wait()
+        # SAQ installs its own SIGTERM/SIGINT handlers: start() returns once it has stopped,
+        # after running jobs were given the grace period and the rest was cancelled (and will be
+        # retried: every job is idempotent).
+        await worker.start()
     finally:
-        await worker.stop()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
         await cache.aclose()
         await roles.close()
         await db.dispose()

@@ -16,13 +16,17 @@ import os
 import re
 import secrets
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import redis
 
 from tests.support.processes import ManagedProcess, free_port, require_binary, wait_until
+
+if TYPE_CHECKING:
+    from sharestack.config import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 REDIS_DEPLOY = REPO_ROOT / "deploy" / "redis"
@@ -336,3 +340,122 @@ def restart_as_replica(cluster: SentinelCluster, node: RedisNode) -> float:
     node.start()
     cluster.wait_replica_link(node)
     return time.monotonic() - t0
+
+
+# -- the application's own processes against these servers ---------------------------------------
+
+BACKEND_DIR = REPO_ROOT / "backend"
+
+
+@dataclass
+class AppEnv:
+    """Environment for API and worker processes of one test: a scratch MariaDB database (migrated)
+    and the Redis settings the test chooses."""
+
+    database: str
+    database_url: str
+    secret_key: str
+    key_prefix: str
+    redis: dict[str, str]
+
+    def env(self, **extra: str) -> dict[str, str]:
+        base = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("DATABASE_", "REDIS_", "ENVIRONMENT", "SECRET_KEY", "RATE_LIMIT"))
+        }
+        return base | {
+            "ENVIRONMENT": "test",
+            "SECRET_KEY": self.secret_key,
+            "DATABASE_URL": self.database_url,
+            "REDIS_KEY_PREFIX": self.key_prefix,
+            "LOG_LEVEL": "WARNING",
+            **self.redis,
+            **extra,
+        }
+
+    def settings(self, **extra: object) -> Settings:
+        from sharestack.config import Settings
+
+        fields: dict[str, object] = {
+            "environment": "test",
+            "secret_key": self.secret_key,
+            "database_url": self.database_url,
+            "redis_key_prefix": self.key_prefix,
+            "log_level": "WARNING",
+        }
+        fields |= {k.lower(): v for k, v in self.redis.items()}
+        fields |= extra
+        return Settings(_env_file=None, **fields)  # type: ignore[arg-type]
+
+
+@contextlib.asynccontextmanager
+async def app_env(redis_settings: dict[str, str]) -> AsyncIterator[AppEnv]:
+    """A migrated scratch database on the shared MariaDB, dropped afterwards."""
+    from sharestack.db.migrate import migrate
+    from tests.support import servers
+
+    servers.require_mariadb()
+    name = f"ss_redis_{secrets.token_hex(4)}"
+    servers.create_database(name)
+    env = AppEnv(
+        database=name,
+        database_url=servers.database_url(name),
+        secret_key=secrets.token_urlsafe(48),
+        key_prefix=f"ssredis:{secrets.token_hex(3)}:",
+        redis=redis_settings,
+    )
+    try:
+        await migrate(env.settings())
+        yield env
+    finally:
+        servers.drop_database(name)
+
+
+def start_api(
+    run_dir: Path, env: AppEnv, name: str = "api", **extra_env: str
+) -> tuple[str, ManagedProcess]:
+    """``python -m sharestack serve`` on a free port (the database is migrated already)."""
+    import sys
+
+    port = free_port()
+    proc = ManagedProcess(
+        name,
+        [
+            sys.executable,
+            "-m",
+            "sharestack",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-migrate",
+        ],
+        run_dir / f"{name}.log",
+        env=env.env(**extra_env),
+        cwd=BACKEND_DIR,
+    ).start()
+    base = f"http://127.0.0.1:{port}"
+
+    def healthy() -> bool:
+        import httpx
+
+        return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
+
+    wait_until(healthy, 60, f"{name} /healthz", proc)
+    return base, proc
+
+
+def start_worker(run_dir: Path, env: AppEnv, name: str = "worker") -> ManagedProcess:
+    """``python -m sharestack worker`` (what ``make worker`` runs)."""
+    import sys
+
+    proc = ManagedProcess(
+        name,
+        [sys.executable, "-m", "sharestack", "worker"],
+        run_dir / f"{name}.log",
+        env=env.env(LOG_LEVEL=os.environ.get("TEST_WORKER_LOG_LEVEL", "INFO")),
+        cwd=BACKEND_DIR,
+    ).start()
+    return proc
