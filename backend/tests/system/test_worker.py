@@ -30,13 +30,13 @@ from tests.support.redis_servers import AppEnv, RedisNode, app_env, durable_redi
 pytestmark = pytest.mark.system
 
 
-async def _eventually(check: Any, timeout: float, what: str) -> float:
+async def _eventually(check: Any, limit: float, what: str) -> float:
     started = time.monotonic()
-    while time.monotonic() - started < timeout:
+    while time.monotonic() - started < limit:
         if await check():
             return time.monotonic() - started
         await asyncio.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+    raise AssertionError(f"timed out after {limit}s waiting for {what}")
 
 
 @pytest.fixture
@@ -62,7 +62,7 @@ async def stack(tmp_path: Path) -> AsyncIterator[tuple[RedisNode, AppEnv, FastAP
 async def test_publication_warms_the_cache_through_outbox_and_worker(
     stack: tuple[RedisNode, AppEnv, FastAPI, ManagedProcess],
 ) -> None:
-    node, env, app, worker = stack
+    node, _env, app, worker = stack
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         author = await signup(client, "author")
@@ -98,10 +98,13 @@ async def test_rollback_enqueues_nothing_and_commit_enqueues_once(
     class Boom(Exception):
         pass
 
-    with pytest.raises(Boom):
+    async def rolled_back() -> None:
         async with write_transaction(db) as session:
             await outbox.enqueue(session, "warm_content_cache", content_id=10**12)
             raise Boom
+
+    with pytest.raises(Boom):
+        await rolled_back()
     async with db.write_sessionmaker() as s:
         assert await s.scalar(sa.select(sa.func.count()).select_from(OutboxJob)) == 0
 
