@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     redis_key_prefix: str = "ss:"
     # Per role and process; a request waits for a free connection rather than failing.
     redis_max_connections: int = Field(default=100, ge=2, le=10_000)
+    # How long a command keeps retrying through a failover before the request fails (503).
+    redis_retry_budget_seconds: float = Field(default=8.0, ge=0, le=60)
     # Sentinel: with REDIS_SENTINELS set, every role whose URL comes from REDIS_URL finds its
     # master through Sentinel (the URL still gives DB and password); a role with its own
     # REDIS_<ROLE>_URL (typically the cache instance) connects directly.

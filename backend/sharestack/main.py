@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from sharestack.api import api_router
 from sharestack.auth.sessions import SessionStore
+from sharestack.cache.http import install_redis_error_handlers
 from sharestack.cache.redis import RedisRoles
 from sharestack.config import Settings, get_settings
 from sharestack.db.engine import Database
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
+    install_redis_error_handlers(app)
     app.include_router(health_router)
     if settings.metrics_enabled:
         app.include_router(metrics_router)

@@ -7,9 +7,10 @@ cache role keeps its plain URL because the cache instance is disposable and not 
 
 Failover behaviour, the part redis-py leaves to the application:
   * every client retries with exponential backoff and jitter on ConnectionError, TimeoutError,
-    ReadOnlyError and MasterNotFoundError (a ConnectionError subclass). The budget (about 4 s) is
-    longer than a Sentinel switch (about 2.3 s with down-after-milliseconds 1000), so a request
-    that arrives during a failover waits instead of failing;
+    ReadOnlyError and MasterNotFoundError (a ConnectionError subclass) for about
+    ``REDIS_RETRY_BUDGET_SECONDS`` (8 s by default): longer than a Sentinel switch (about 2.3 s
+    with down-after-milliseconds 1000, about 6.5 s with the 5000 of deploy/redis/sentinel.conf),
+    so a request that arrives during a failover waits instead of failing;
   * ``SwitchMasterWatcher`` listens for ``+switch-master`` on the sentinels and disconnects the
     pools of that master. Without it a pooled connection to an old master that is still alive
     (a graceful ``SENTINEL FAILOVER`` or a network partition) keeps acknowledging writes that the
@@ -21,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,8 +30,8 @@ from urllib.parse import unquote, urlsplit
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
-from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
-from redis.backoff import ExponentialWithJitterBackoff
+from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool, SentinelManagedConnection
+from redis.backoff import EqualJitterBackoff
 from redis.exceptions import ConnectionError, ReadOnlyError, RedisError, TimeoutError
 
 logger = logging.getLogger(__name__)
@@ -64,8 +66,40 @@ class BlockingSentinelConnectionPool(SentinelConnectionPool, BlockingConnectionP
     """Sentinel discovery with the blocking pool's behaviour (see ``make_client``)."""
 
 
+class RediscoveringSentinelConnection(SentinelManagedConnection):
+    """A Sentinel-managed connection that asks Sentinel again whenever it reconnects.
+
+    redis-py 8.1 reconnects a dropped connection inside ``send_packed_command`` through
+    ``connect_check_health``, which skips ``SentinelManagedConnection.connect`` (the only place
+    that asks Sentinel for the master) and dials the old host and port again. A command in flight
+    when the master died therefore retried against the dead address for its whole retry budget and
+    failed, although Sentinel had named a new master seconds earlier (the failover drill measured
+    8 s of futile retries). Going through ``connect()`` on every reconnect fixes that.
+    """
+
+    async def send_packed_command(self, command: Any, check_health: bool = True) -> None:
+        if not self.is_connected:
+            await self.connect()  # type: ignore[no-untyped-call]
+        await super().send_packed_command(command, check_health)
+
+
+_BACKOFF_BASE, _BACKOFF_CAP = 0.05, 0.5
+
+
+def retries_for_budget(seconds: float) -> int:
+    """Retries whose backoffs add up to about ``seconds`` on average: waits double from 50 ms to
+    a 500 ms cap, each drawn from [half, full] (equal jitter, so clients do not retry in step)."""
+    if seconds <= 0:
+        return 0
+    ramp = _BACKOFF_BASE + 2 * _BACKOFF_BASE + 4 * _BACKOFF_BASE + 8 * _BACKOFF_BASE
+    full = seconds / 0.75  # equal jitter waits 75 % of the full backoff on average
+    if full <= ramp:
+        return max(1, round(full / ramp * 4))
+    return 4 + math.ceil((full - ramp) / _BACKOFF_CAP)
+
+
 def _retry(retries: int) -> Retry:
-    return Retry(ExponentialWithJitterBackoff(cap=0.5, base=0.05), retries, RETRY_ERRORS)
+    return Retry(EqualJitterBackoff(cap=_BACKOFF_CAP, base=_BACKOFF_BASE), retries, RETRY_ERRORS)
 
 
 def _url_parts(url: str) -> tuple[int, str | None, str | None]:
@@ -83,13 +117,13 @@ def make_client(
     url: str,
     *,
     sentinel: SentinelConfig | None = None,
-    retries: int = 10,
+    retries: int = 24,
     socket_timeout: float = 1.0,
     client_name: str | None = None,
     max_connections: int = 100,
     pool_timeout: float = 5.0,
 ) -> Redis:
-    """One role's client. ``retries=10`` with the backoff above waits about 4 s in total.
+    """One role's client. ``retries=24`` with the backoff above waits about 8 s in total.
 
     The pool *blocks* (up to ``pool_timeout``) when all ``max_connections`` are busy. redis-py's
     default pool raises MaxConnectionsError instead, and under a burst of 200 concurrent requests
@@ -122,6 +156,7 @@ def make_client(
     client: Redis = manager.master_for(
         sentinel.master_name,
         connection_pool_class=BlockingSentinelConnectionPool,
+        connection_class=RediscoveringSentinelConnection,
         db=db,
         username=username,
         password=password,

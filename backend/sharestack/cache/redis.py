@@ -17,7 +17,12 @@ from dataclasses import dataclass, field
 
 import redis.asyncio as redis
 
-from sharestack.cache.clients import SentinelConfig, SwitchMasterWatcher, make_client
+from sharestack.cache.clients import (
+    SentinelConfig,
+    SwitchMasterWatcher,
+    make_client,
+    retries_for_budget,
+)
 from sharestack.config import Settings
 
 ROLE_DB = {"sessions": 0, "cache": 1, "queue": 2, "ratelimit": 3}
@@ -72,7 +77,9 @@ class RedisRoles:
                 clients[role] = make_client(
                     url,
                     sentinel=sentinel if via_sentinel else None,
-                    retries=1 if role == "cache" else 10,
+                    retries=1
+                    if role == "cache"
+                    else retries_for_budget(settings.redis_retry_budget_seconds),
                     socket_timeout=0.5 if role == "cache" else 1.0,
                     client_name=f"sharestack-{role}",
                     max_connections=settings.redis_max_connections,

@@ -228,3 +228,22 @@ async def test_stampede_guard_through_the_api(
     )
     assert guarded <= 5
     assert unguarded > 10 * guarded
+
+
+@pytest.fixture
+async def app_without_session_redis(migrated: Settings) -> AsyncIterator[FastAPI]:
+    settings = migrated.model_copy(
+        update={"redis_sessions_url": "redis://127.0.0.1:1/0", "redis_retry_budget_seconds": 0.3}
+    )
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+async def test_session_redis_down_answers_503_not_500(app_without_session_redis: FastAPI) -> None:
+    transport = httpx.ASGITransport(app=app_without_session_redis)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        r = await c.get("/api/v1/me", headers={"Authorization": "Bearer some-token"})
+    assert r.status_code == 503
+    assert r.json()["error"]["code"] == "service_unavailable"
+    assert r.headers["retry-after"] == "1"
