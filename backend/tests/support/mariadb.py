@@ -161,7 +161,9 @@ class MariaDBServer:
             **kwargs,
         )
 
-    def query(self, sql: str, args: Sequence[Any] | None = None, database: str | None = None) -> list[tuple[Any, ...]]:
+    def query(
+        self, sql: str, args: Sequence[Any] | None = None, database: str | None = None
+    ) -> list[tuple[Any, ...]]:
         conn = self.connect(database=database)
         try:
             with conn.cursor() as cur:
@@ -170,12 +172,21 @@ class MariaDBServer:
         finally:
             conn.close()
 
-    def scalar(self, sql: str, args: Sequence[Any] | None = None, database: str | None = None) -> Any:
+    def scalar(
+        self, sql: str, args: Sequence[Any] | None = None, database: str | None = None
+    ) -> Any:
         rows = self.query(sql, args, database)
         return rows[0][0] if rows else None
 
-    def url(self, user: str = "sharestack", database: str = APP_DB, driver: str = "mysql+asyncmy") -> str:
-        password = {"sharestack": self.creds.app, "admin": self.creds.admin, "backup": self.creds.backup, "repl": self.creds.repl}[user]
+    def url(
+        self, user: str = "sharestack", database: str = APP_DB, driver: str = "mysql+asyncmy"
+    ) -> str:
+        password = {
+            "sharestack": self.creds.app,
+            "admin": self.creds.admin,
+            "backup": self.creds.backup,
+            "repl": self.creds.repl,
+        }[user]
         return f"{driver}://{user}:{password}@127.0.0.1:{self.port}/{database}?charset=utf8mb4"
 
     # -- replication ---------------------------------------------------------------------
@@ -222,14 +233,20 @@ class MariaDBFactory:
         self._template: Path | None = None
         self._next_id = 1
 
-    def _write_cnf(self, base: Path, role: str, port: int, server_id: int, extra: Sequence[str]) -> Path:
+    def _write_cnf(
+        self, base: Path, role: str, port: int, server_id: int, extra: Sequence[str]
+    ) -> Path:
         conf = MARIADB_CONF_DIR / ("replica.cnf" if role == "replica" else "primary.cnf")
         path = base / "my.cnf"
         user_line = "user = root" if os.geteuid() == 0 else ""
         path.write_text(
             f"!include {conf}\n"
             + _TEST_OVERRIDES.format(
-                base=base, port=port, server_id=server_id, user_line=user_line, extra="\n".join(extra)
+                base=base,
+                port=port,
+                server_id=server_id,
+                user_line=user_line,
+                extra="\n".join(extra),
             )
         )
         return path
