@@ -306,8 +306,12 @@ class MariaDBFactory:
             server.stop()
 
 
-@pytest.fixture(scope="session")
-def mariadb_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MariaDBFactory]:
+@pytest.fixture(scope="session", name="mariadb_factory")
+def mariadb_factory_fixture(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[MariaDBFactory]:
+    """Import this into a test module (``from tests.support.mariadb import
+    mariadb_factory_fixture``) to use the ``mariadb_factory`` fixture there."""
     factory = MariaDBFactory(tmp_path_factory.mktemp("mariadb"))
     try:
         yield factory

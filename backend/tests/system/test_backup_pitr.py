@@ -24,7 +24,7 @@ from tests.support.mariadb import (
     APP_DB,
     MariaDBFactory,
     MariaDBServer,
-    mariadb_factory,  # noqa: F401 - fixture
+    mariadb_factory_fixture,  # noqa: F401 - provides the mariadb_factory fixture
 )
 from tests.support.processes import ManagedProcess, wait_until
 

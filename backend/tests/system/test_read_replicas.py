@@ -24,7 +24,7 @@ from tests.support.mariadb import (
     APP_DB,
     MariaDBFactory,
     MariaDBServer,
-    mariadb_factory,  # noqa: F401 - fixture
+    mariadb_factory_fixture,  # noqa: F401 - provides the mariadb_factory fixture
 )
 from tests.support.processes import ManagedProcess, free_port, wait_until
 
@@ -254,8 +254,14 @@ def test_sticky_mode_sends_the_writer_to_the_primary_for_the_window(
     stack: dict[str, Any],
 ) -> None:
     primary, replica = stack["primary"], stack["replica"]
-    api = start_api(stack["tmp"], primary, replica, "api-sticky",
-                    DB_READ_YOUR_WRITES="sticky", DB_STICKY_SECONDS="1.5")
+    api = start_api(
+        stack["tmp"],
+        primary,
+        replica,
+        "api-sticky",
+        DB_READ_YOUR_WRITES="sticky",
+        DB_STICKY_SECONDS="1.5",
+    )
     try:
         writer, user_id = sign_up(api, "sticky")
         caught_up(primary, replica)
@@ -308,7 +314,8 @@ def test_killing_the_replica_under_a_stream_of_reads_fails_no_request(
     FIGURES["kill9_outcomes"] = outcomes
     FIGURES["kill9_served_by"] = served
     assert set(outcomes) == {"200"}, outcomes
-    assert served.get(str(replica.server_id), 0) > 0 and served.get(str(primary.server_id), 0) > 0
+    assert served.get(str(replica.server_id), 0) > 0
+    assert served.get(str(primary.server_id), 0) > 0
     assert not readyz_replica(api)["ok"]
 
     # The replica comes back, resumes replication by itself, and takes reads again.
