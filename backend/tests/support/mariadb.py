@@ -22,6 +22,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pymysql
 import pytest
@@ -30,7 +31,7 @@ from tests.support.processes import ManagedProcess, free_port, require_binary, w
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 MARIADB_CONF_DIR = REPO_ROOT / "deploy" / "mysql" / "mariadb"
-USERS_TEMPLATE = REPO_ROOT / "deploy" / "mysql" / "init" / "users.mariadb.sql.in"
+USERS_SCRIPT = REPO_ROOT / "deploy" / "mysql" / "init" / "10-users.sh"
 APP_DB = "sharestack"
 
 # Small-machine overrides on top of the production files: paths and ports, tiny memory, and
@@ -60,9 +61,10 @@ slave_parallel_threads          = 0
 class Credentials:
     """Passwords for one test session, generated at run time (never stored anywhere)."""
 
-    app: str = field(default_factory=lambda: secrets.token_urlsafe(12))
+    app: str = field(default_factory=lambda: "a&" + secrets.token_urlsafe(12))
     repl: str = field(default_factory=lambda: secrets.token_urlsafe(12))
-    backup: str = field(default_factory=lambda: secrets.token_urlsafe(12))
+    # Quote, backslash and '@' exercise the quoting in 10-users.sh and in the backup tool's URLs.
+    backup: str = field(default_factory=lambda: "b'k\\@" + secrets.token_urlsafe(12))
     admin: str = field(default_factory=lambda: secrets.token_urlsafe(12))
 
 
@@ -71,22 +73,29 @@ def _sql_string(value: str) -> str:
 
 
 def render_users_sql(creds: Credentials, host: str = "127.0.0.1") -> str:
-    """The production accounts script (as deploy/mysql/init/10-users.sh renders it), plus a test
-    admin account: the tests drive replication and restores over TCP as that admin."""
-    sql = USERS_TEMPLATE.read_text()
-    for key, value in {
-        "APP_DB": APP_DB,
-        "CLIENT_HOST": _sql_string(host),
-        "APP_PASSWORD": _sql_string(creds.app),
-        "REPL_PASSWORD": _sql_string(creds.repl),
-        "BACKUP_PASSWORD": _sql_string(creds.backup),
-    }.items():
-        sql = sql.replace("{{" + key + "}}", value)
+    """The production accounts, rendered by deploy/mysql/init/10-users.sh itself (with the
+    entrypoint's ``docker_process_sql`` replaced by ``cat``), plus a test admin account: the
+    tests drive replication and restores over TCP as that admin."""
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "MYSQL_APP_DATABASE": APP_DB,
+        "MYSQL_CLIENT_HOST": host,
+        "MYSQL_APP_PASSWORD": creds.app,
+        "MYSQL_REPLICATION_PASSWORD": creds.repl,
+        "MYSQL_BACKUP_PASSWORD": creds.backup,
+    }
+    rendered = subprocess.run(
+        ["bash", "-c", 'docker_process_sql() { cat; }; source "$1"', "render", str(USERS_SCRIPT)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     admin = _sql_string(creds.admin)
     return (
         # install-db's bootstrap runs with the grant tables off until this flush.
         "FLUSH PRIVILEGES;\n"
-        + sql
+        + rendered
         + f"\nCREATE USER 'admin'@'{host}' IDENTIFIED BY '{admin}';\n"
         + f"GRANT ALL PRIVILEGES ON *.* TO 'admin'@'{host}' WITH GRANT OPTION;\n"
     )
@@ -187,7 +196,10 @@ class MariaDBServer:
             "backup": self.creds.backup,
             "repl": self.creds.repl,
         }[user]
-        return f"{driver}://{user}:{password}@127.0.0.1:{self.port}/{database}?charset=utf8mb4"
+        return (
+            f"{driver}://{user}:{quote(password, safe='')}@127.0.0.1:{self.port}/{database}"
+            "?charset=utf8mb4"
+        )
 
     # -- replication ---------------------------------------------------------------------
     def replicate_from(self, primary: MariaDBServer, timeout: float = 20.0) -> float:

@@ -11,7 +11,11 @@
 (
   set -euo pipefail
   [ -n "${MYSQL_REPLICATION_SOURCE_HOST:-}" ] || exit 0
-  quote() { local v=$1; v=${v//\\/\\\\}; printf '%s' "${v//\'/\'\'}"; }
+  quote() {
+    local v=$1 bs=$'\\' q="'"
+    v=${v//"$bs"/"$bs$bs"}
+    printf '%s' "${v//"$q"/"$q$q"}"
+  }
   host=$(quote "$MYSQL_REPLICATION_SOURCE_HOST")
   port=${MYSQL_REPLICATION_SOURCE_PORT:-3306}
   [[ $port =~ ^[0-9]+$ ]] || { echo "MYSQL_REPLICATION_SOURCE_PORT must be a number" >&2; exit 1; }
@@ -34,5 +38,5 @@
   else
     "$client" --protocol=socket -uroot ${MYSQL_ROOT_PASSWORD:+-p"$MYSQL_ROOT_PASSWORD"} <<<"$sql"
   fi
-  echo "sharestack: replicating from $MYSQL_REPLICATION_SOURCE_HOST:$port"
+  echo "sharestack: replicating from $MYSQL_REPLICATION_SOURCE_HOST:$port" >&2
 )
