@@ -13,6 +13,7 @@ import json
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -389,3 +390,55 @@ def test_gzip_archive_is_a_complete_dump(drill: dict[str, object]) -> None:
     assert "-- Dump completed" in text[-200:]
     assert "gtid_slave_pos" in text
     assert "CREATE DATABASE" not in text  # restores choose the database name
+
+
+def test_backup_from_the_primary_under_concurrent_writes_matches_its_manifest(
+    mariadb_factory: MariaDBFactory, tmp_path: Path
+) -> None:
+    """No replica: the backup comes from the primary while a writer keeps committing. The
+    manifest (rows, checksums) must still describe exactly what the dump holds."""
+    primary = mariadb_factory.create("busy-primary")
+    scratch = mariadb_factory.create("busy-scratch")
+    seed(primary, 5_000)
+    stop = threading.Event()
+    committed = [0]
+
+    def writer() -> None:
+        conn = primary.connect(database=APP_DB)
+        with conn.cursor() as cur:
+            while not stop.is_set():
+                cur.execute(
+                    "INSERT INTO payment (creator_id, amount, currency, batch) "
+                    "VALUES (1, 1, 'EUR', 'w')"
+                )
+                cur.execute("UPDATE creator SET display_name = CONCAT('w', id) WHERE id = 1")
+                committed[0] += 1
+        conn.close()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        time.sleep(0.3)
+        result = cli(
+            "backup", "--source", primary.url("backup", driver="mysql"), backup_dir=tmp_path
+        )
+    finally:
+        stop.set()
+        thread.join()
+    assert result.returncode == 0, result.stderr
+    assert committed[0] > 0
+    backup = Path(result.stdout.strip().splitlines()[-1])
+    assert json.loads((backup / "manifest.json").read_text())["source_role"] == "primary"
+    verify = cli(
+        "verify",
+        str(backup),
+        "--scratch",
+        scratch.url("admin", driver="mysql"),
+        backup_dir=tmp_path,
+    )
+    assert verify.returncode == 0, verify.stderr
+    print(
+        "\nbackup under writes:", result.stderr.strip().splitlines()[-2:], committed[0], "commits"
+    )
+    primary.stop()
+    scratch.stop()

@@ -125,3 +125,18 @@ def test_retention_always_keeps_the_newest_backups(tmp_path: Path) -> None:
     backups = [make_backup(tmp_path, now - timedelta(days=d)) for d in (40, 30)]
     assert prune(tmp_path, keep_days=7, keep_min=3, now=now) == []
     assert all(p.exists() for p in backups)
+
+
+def test_dump_flags_per_flavour(tmp_path: Path) -> None:
+    from sharestack.ops.backup.dump import dump_command
+    from sharestack.ops.backup.server import Flavor
+
+    mariadb = dump_command(Flavor.MARIADB, tmp_path / "x.cnf", "sharestack")
+    mysql = dump_command(Flavor.MYSQL, tmp_path / "x.cnf", "sharestack")
+    for argv in (mariadb, mysql):
+        assert argv[1] == f"--defaults-file={tmp_path / 'x.cnf'}"  # first: no system my.cnf
+        assert "--single-transaction" in argv
+        assert argv[-1] == "sharestack"
+        assert "--databases" not in argv  # the restore picks the database name
+    assert {"--master-data=2", "--gtid"} <= set(mariadb)
+    assert {"--source-data=2", "--set-gtid-purged=ON"} <= set(mysql)
