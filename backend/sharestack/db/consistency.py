@@ -1,8 +1,10 @@
 """Read-your-writes: after a caller commits a write, their reads see it.
 
-The caller is keyed by a small signed cookie (``ss_ryw``), set on the response of any request
-whose WriteSession committed a change; it works for anonymous and signed-in callers alike and
-needs no server-side state. Two modes (``DB_READ_YOUR_WRITES``):
+The caller is keyed by a small signed token, set on the response of any request whose
+WriteSession committed a change: as a cookie (``ss_ryw``) for browsers, and in the
+``X-Read-After`` header for API clients that do not keep cookies (bearer tokens), which send it
+back in the same header. It works for anonymous and signed-in callers alike and needs no
+server-side state. Two modes (``DB_READ_YOUR_WRITES``):
 
 ``gtid`` (default)
     The cookie carries the primary's GTID position read right after the COMMIT. A later read
@@ -21,6 +23,7 @@ needs no server-side state. Two modes (``DB_READ_YOUR_WRITES``):
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import time
@@ -33,11 +36,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from sharestack.db.replicas import FAILOVER_ERRORS, current_gtid, wait_for_gtid
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+    from sqlalchemy.ext.asyncio import AsyncSession
 
     from sharestack.db.engine import Database
+    from sharestack.db.session import ReadSession
 
 COOKIE = "ss_ryw"
+HEADER = "x-read-after"
 # In gtid mode the token outlives the sticky window: checking it costs one fast query, and it
 # keeps protecting the writer however long the replica lags.
 GTID_TOKEN_SECONDS = 60.0
@@ -98,25 +103,35 @@ class ReadYourWrites:
             token = Token(time.time() + GTID_TOKEN_SECONDS, gtid)
         request.state.ryw_cookie = (encode_token(self.key, token), token.expires_at)
 
-    async def read_engine(self, request: Request) -> AsyncEngine:
-        """The engine for this request's ReadSession."""
+    async def read_session(self, request: Request) -> ReadSession:
+        """This request's ReadSession, bound to the server it may read from.
+
+        In gtid mode the wait runs on the session's own connection, which its reads then use:
+        ``MASTER_GTID_WAIT`` touches no table, so the transaction's snapshot is only taken by the
+        first real read, after the wait returned.
+        """
+        maker = self.db.read_sessionmaker
         replica = self.db.choose_replica()
         if replica is None:
-            return self.db.write_engine
-        token = decode_token(self.key, request.cookies.get(COOKIE))
+            return maker(bind=self.db.write_engine)
+        token = decode_token(self.key, request.headers.get(HEADER) or request.cookies.get(COOKIE))
         if token is None or self.mode == "off":
-            return replica.engine
+            return maker(bind=replica.engine)
         if self.mode == "sticky" or not token.gtid:
-            return self.db.write_engine
+            return maker(bind=self.db.write_engine)
+        session = maker(bind=replica.engine)
         started = time.perf_counter()
         try:
-            async with replica.engine.connect() as conn:
-                applied = await wait_for_gtid(conn, token.gtid, self.wait_timeout)
+            applied = await wait_for_gtid(await session.connection(), token.gtid, self.wait_timeout)
         except FAILOVER_ERRORS as exc:
             self.db.report_failure(replica, exc)
             applied = False
         request.state.db_gtid_wait_ms = (time.perf_counter() - started) * 1000
-        return replica.engine if applied else self.db.write_engine
+        if applied:
+            return session
+        with contextlib.suppress(*FAILOVER_ERRORS):
+            await session.close()
+        return maker(bind=self.db.write_engine)
 
 
 class ReadYourWritesMiddleware:
@@ -144,6 +159,7 @@ class ReadYourWritesMiddleware:
                     if self.cookie_secure:
                         attrs += "; Secure"
                     headers.append((b"set-cookie", attrs.encode()))
+                    headers.append((HEADER.encode(), value.encode()))
                 if self.expose:
                     servers = state.get("db_servers")
                     if servers:

@@ -153,8 +153,7 @@ async def _write_session(request: Request) -> AsyncIterator[WriteSession]:
 
 async def _read_session(request: Request) -> AsyncIterator[ReadSession]:
     db = get_database(request)
-    engine = await db.consistency.read_engine(request)
-    session = db.read_sessionmaker(bind=engine)
+    session = await db.consistency.read_session(request)
     session.info["failover"] = db
     try:
         yield session

@@ -165,8 +165,15 @@ def test_writer_reads_their_own_write_while_the_replica_lags(stack: dict[str, An
 
         with api.client() as other:
             stale = other.get(f"/api/v1/users/{user_id}")
+            # A client without cookies (bearer tokens) sends the token back in a header.
+            by_header = other.get(
+                f"/api/v1/users/{user_id}",
+                headers={"X-Read-After": update.headers["x-read-after"]},
+            )
         assert stale.headers["x-db-server"] == str(replica.server_id)
         assert stale.json()["display_name"] == "ryw"  # the replica's (stale) state
+        assert by_header.json()["display_name"] == "after the write"
+        assert by_header.headers["x-db-server"] == str(primary.server_id)
     finally:
         replica.query("STOP SLAVE")
         replica.query("CHANGE MASTER TO MASTER_DELAY = 0")
