@@ -42,10 +42,10 @@ seconds_until() {
   echo $((target - now))
 }
 
-archiver=""
+archiver="" sleeper=""
 stop() {
   log "stopping"
-  [[ -n $archiver ]] && kill -TERM "$archiver" 2>/dev/null
+  for pid in $archiver $sleeper; do kill -TERM "$pid" 2>/dev/null || true; done
   wait
   exit 0
 }
@@ -54,7 +54,8 @@ schedule() {
   local at=${BACKUP_AT:-03:15} wait_s
   [[ $at =~ ^([01][0-9]|2[0-3]):[0-5][0-9]$ ]] || { log "BACKUP_AT must be HH:MM, not $at"; exit 1; }
   if [[ -n ${BACKUP_BINLOG_SOURCE_URL:-} ]]; then
-    cli archive-binlogs &
+    # Started directly (not through the cli function) so that $! is the archiver itself.
+    "$PYTHON" -m sharestack.ops.backup --dir "$BACKUP_DIR" archive-binlogs &
     archiver=$!
     log "binlog archiver running (pid $archiver)"
   else
@@ -68,7 +69,8 @@ schedule() {
     log "next full backup at $at UTC (in ${wait_s}s)"
     # sleep in the background so that SIGTERM is handled at once.
     sleep "$wait_s" &
-    wait $!
+    sleeper=$!
+    wait "$sleeper"
     full_backup || log "full backup FAILED; the next attempt is tomorrow at $at"
   done
 }

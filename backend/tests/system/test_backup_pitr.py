@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -442,3 +444,45 @@ def test_backup_from_the_primary_under_concurrent_writes_matches_its_manifest(
     )
     primary.stop()
     scratch.stop()
+
+
+def test_scheduled_entry_point_backs_up_at_once_archives_binlogs_and_stops_cleanly(
+    mariadb_factory: MariaDBFactory, tmp_path: Path
+) -> None:
+    """deploy/backup/backup.sh schedule, as the compose backup service runs it."""
+    primary = mariadb_factory.create("scheduled")
+    seed(primary, 500)
+    backup_dir = tmp_path / "backups"
+    later = (datetime.now(UTC) + timedelta(hours=2)).strftime("%H:%M")
+    proc = ManagedProcess(
+        "backup-schedule",
+        ["bash", str(BACKEND.parent / "deploy" / "backup" / "backup.sh"), "schedule"],
+        tmp_path / "schedule.log",
+        env={
+            **os.environ,
+            "PYTHON": sys.executable,
+            "BACKUP_DIR": str(backup_dir),
+            "BACKUP_SOURCE_URLS": primary.url("backup", driver="mysql"),
+            "BACKUP_BINLOG_SOURCE_URL": primary.url("repl", driver="mysql"),
+            "BACKUP_AT": later,
+        },
+        cwd=BACKEND,
+    ).start()
+    try:
+        wait_until(lambda: any(backup_dir.glob("full/*/manifest.json")), 30, "first backup", proc)
+        wait_until(lambda: any((backup_dir / "binlog").glob("mysql-bin.*")), 30, "binlogs", proc)
+        wait_until(lambda: f"next full backup at {later}" in proc.tail(), 10, "schedule", proc)
+    finally:
+        proc.signal(signal.SIGTERM)
+        code = proc.wait(10)
+    assert code == 0, proc.tail()
+    assert "stopping" in proc.tail()
+    # The archiver went with it: nothing of this run is left streaming.
+    leftovers = subprocess.run(
+        ["pgrep", "-f", f"--dir {backup_dir} archive-binlogs"], capture_output=True, check=False
+    )
+    assert leftovers.stdout == b"", leftovers.stdout
+    listed = cli("list", backup_dir=backup_dir)
+    assert listed.returncode == 0
+    assert "rows=" in listed.stdout
+    primary.stop()
