@@ -75,6 +75,10 @@ def wait_until(
     raise TimeoutError(f"timed out after {timeout}s waiting for {what}{tail}")
 
 
+# Bound before the class body: inside it, the name ``signal`` is the method below.
+_SIGTERM = signal.SIGTERM
+
+
 @dataclass
 class ManagedProcess:
     """One server process that a test started. Output goes to a log file, never to a pipe that
@@ -126,7 +130,7 @@ class ManagedProcess:
         except subprocess.TimeoutExpired:
             return None
 
-    def stop(self, sig: signal.Signals = signal.SIGTERM, timeout: float = 15.0) -> None:
+    def stop(self, sig: signal.Signals = _SIGTERM, timeout: float = 15.0) -> None:
         if not self.alive():
             return
         self.signal(sig)
