@@ -147,7 +147,9 @@ class ManagedProcess:
 
 
 @contextlib.contextmanager
-def running(proc: ManagedProcess, stop_signal: signal.Signals = signal.SIGTERM) -> Iterator[ManagedProcess]:
+def running(
+    proc: ManagedProcess, stop_signal: signal.Signals = signal.SIGTERM
+) -> Iterator[ManagedProcess]:
     proc.start()
     try:
         yield proc

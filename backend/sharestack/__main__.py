@@ -1,0 +1,55 @@
+"""ShareStack command line: ``python -m sharestack serve|migrate``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+from sharestack.config import get_settings
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="sharestack")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="apply migrations, then serve the API")
+    serve.add_argument("--host", default=None)
+    serve.add_argument("--port", type=int, default=None)
+    serve.add_argument("--reload", action="store_true", help="restart on code changes (dev)")
+    serve.add_argument("--no-migrate", action="store_true", help="skip applying migrations")
+
+    migrate = commands.add_parser("migrate", help="apply migrations (or go back to a revision)")
+    migrate.add_argument("revision", nargs="?", default="head")
+    migrate.add_argument("--downgrade", action="store_true")
+
+    args = parser.parse_args(argv)
+    settings = get_settings()
+
+    from sharestack.db.migrate import migrate as run_migrations
+    from sharestack.logging import configure_logging
+
+    configure_logging(settings.log_level)
+    if args.command == "migrate":
+        asyncio.run(run_migrations(settings, args.revision, downgrade=args.downgrade))
+        return
+
+    if not args.no_migrate:
+        asyncio.run(run_migrations(settings))
+    import uvicorn
+
+    uvicorn.run(
+        "sharestack.main:create_app",
+        factory=True,
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        reload=args.reload,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+        access_log=False,
+        log_config=None,
+        server_header=False,
+    )
+
+
+if __name__ == "__main__":
+    main()

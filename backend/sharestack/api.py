@@ -1,0 +1,12 @@
+"""Mounts every domain's router under /api/v1, one line each."""
+
+from fastapi import APIRouter
+
+from sharestack.auth.router import router as auth_router
+from sharestack.content.router import router as content_router
+from sharestack.users.router import router as users_router
+
+api_router = APIRouter(prefix="/api/v1")
+api_router.include_router(auth_router)
+api_router.include_router(users_router)
+api_router.include_router(content_router)

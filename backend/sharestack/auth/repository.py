@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from sharestack.auth.models import UserAuth
+from sharestack.db.session import ReadSession, WriteSession
+
+
+async def get_credential(session: ReadSession, provider: str, identifier: str) -> UserAuth | None:
+    result = await session.execute(
+        sa.select(UserAuth).where(UserAuth.provider == provider, UserAuth.identifier == identifier)
+    )
+    return result.scalar_one_or_none()
+
+
+async def add_credential(session: WriteSession, credential: UserAuth) -> None:
+    session.add(credential)
+    await session.flush()

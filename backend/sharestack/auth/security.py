@@ -1,0 +1,43 @@
+"""Password hashing (argon2id) and session tokens.
+
+A session token is 256 random bits sent to the client once; Redis keeps only
+HMAC-SHA256(SECRET_KEY, token), so a leaked Redis dump cannot be replayed as sessions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+import anyio.to_thread
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+# RFC 9106's second recommended option (memory-constrained): 64 MiB, 3 passes.
+_hasher = PasswordHasher(time_cost=3, memory_cost=65536, parallelism=1)
+# Verified when the email is unknown, so that both failures cost the same time.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+async def hash_password(password: str) -> str:
+    # argon2 is CPU-bound by design (tens of ms): keep it off the event loop.
+    return await anyio.to_thread.run_sync(_hasher.hash, password)
+
+
+async def verify_password(password_hash: str | None, password: str) -> bool:
+    def _verify() -> bool:
+        try:
+            return _hasher.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    return await anyio.to_thread.run_sync(_verify)
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def token_digest(secret_key: str, token: str) -> str:
+    return hmac.new(secret_key.encode(), token.encode(), hashlib.sha256).hexdigest()

@@ -1,0 +1,3 @@
+from sharestack.cache.redis import RedisRoles
+
+__all__ = ["RedisRoles"]

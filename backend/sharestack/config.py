@@ -1,0 +1,109 @@
+"""ShareStack settings, read from the environment and `.env`.
+
+With neither ``DATABASE_URL`` nor ``REDIS_URL`` set, ShareStack runs embedded: SQLite under
+``./var/`` and an in-process Redis-compatible store. Outside development, placeholder secrets are
+refused at start-up rather than discovered in production.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Self
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "dev-secret-change-me"})
+DEV_SECRET_KEY = "dev-secret-change-me"  # noqa: S105 - the development placeholder, refused elsewhere
+
+
+class Environment(StrEnum):
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    environment: Environment = Environment.development
+    secret_key: str = Field(
+        default=DEV_SECRET_KEY,
+        description="Key for HMAC-hashing session tokens. Required outside development.",
+    )
+    log_level: str = "INFO"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = Path("var")
+
+    # --- database -------------------------------------------------------------------------
+    database_url: str | None = Field(
+        default=None, description="Primary. Unset: embedded SQLite at DATA_DIR/sharestack.db"
+    )
+    database_replica_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    db_pool_size: int = Field(default=10, ge=1, le=500)
+    db_max_overflow: int = Field(default=5, ge=0, le=500)
+    # MySQL closes idle connections after wait_timeout (28800 s by default); recycle well before.
+    db_pool_recycle: int = Field(default=1800, ge=1)
+    db_pool_timeout: float = Field(default=10.0, gt=0)
+    db_echo: bool = False
+
+    # --- redis ----------------------------------------------------------------------------
+    redis_url: str | None = Field(default=None, description="Unset: in-process store")
+    redis_sessions_url: str | None = None
+    redis_cache_url: str | None = None
+    redis_queue_url: str | None = None
+    redis_ratelimit_url: str | None = None
+    redis_key_prefix: str = "ss:"
+
+    # --- auth -----------------------------------------------------------------------------
+    session_ttl_seconds: int = Field(default=14 * 24 * 3600, ge=60)
+    session_cookie_name: str = "ss_session"
+    cookie_secure: bool = False
+
+    # --- http -----------------------------------------------------------------------------
+    forwarded_allow_ips: str = "127.0.0.1"
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+
+    @field_validator("database_replica_urls", mode="before")
+    @classmethod
+    def _replicas_csv(cls, value: object) -> object:
+        return _split_csv(value)
+
+    @model_validator(mode="after")
+    def _refuse_placeholders(self) -> Self:
+        if self.environment is Environment.development:
+            return self
+        if self.secret_key in PLACEHOLDER_SECRETS or len(self.secret_key) < 32:
+            raise ValueError(
+                "SECRET_KEY must be set to a random value of at least 32 characters outside "
+                "development (generate one with: python -c 'import secrets; "
+                "print(secrets.token_urlsafe(48))')"
+            )
+        for url in [self.database_url, self.redis_url, *self.database_replica_urls]:
+            if url and any(f":{p}@" in url for p in PLACEHOLDER_SECRETS - {""}):
+                raise ValueError("a database or Redis URL still carries a placeholder password")
+        return self
+
+    @property
+    def embedded_database(self) -> bool:
+        return self.database_url is None
+
+    @property
+    def primary_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'sharestack.db').as_posix()}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

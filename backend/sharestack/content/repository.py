@@ -1,0 +1,160 @@
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import InstrumentedAttribute
+
+from sharestack.content.models import Content, ContentTag, ContentVersion, Tag
+from sharestack.db.base import utcnow
+from sharestack.db.session import ReadSession, WriteSession
+from sharestack.pagination import Position
+
+
+def _after(
+    published: InstrumentedAttribute[datetime | None],
+    ident: InstrumentedAttribute[int],
+    position: Position | None,
+) -> sa.ColumnElement[bool]:
+    """Rows strictly after ``position`` in (published_at DESC, id DESC) order."""
+    if position is None:
+        return sa.true()
+    return sa.or_(
+        published < position.published_at,
+        sa.and_(published == position.published_at, ident < position.id),
+    )
+
+
+async def get(session: ReadSession, content_id: int) -> Content | None:
+    return await session.get(Content, content_id)
+
+
+async def get_by_slug(session: ReadSession, slug: str) -> Content | None:
+    result = await session.execute(sa.select(Content).where(Content.slug == slug))
+    return result.scalar_one_or_none()
+
+
+async def creator_feed(
+    session: ReadSession, author_id: int, after: Position | None, limit: int
+) -> Sequence[Content]:
+    query = (
+        sa.select(Content)
+        .where(
+            Content.author_id == author_id,
+            Content.status == "published",
+            _after(Content.published_at, Content.id, after),
+        )
+        .order_by(Content.published_at.desc(), Content.id.desc())
+        .limit(limit)
+    )
+    return (await session.execute(query)).scalars().all()
+
+
+async def tag_feed(
+    session: ReadSession, tag_id: int, after: Position | None, limit: int
+) -> Sequence[Content]:
+    page = (
+        sa.select(ContentTag.content_id, ContentTag.published_at)
+        .where(
+            ContentTag.tag_id == tag_id,
+            ContentTag.published_at.is_not(None),
+            _after(ContentTag.published_at, ContentTag.content_id, after),
+        )
+        .order_by(ContentTag.published_at.desc(), ContentTag.content_id.desc())
+        .limit(limit)
+    )
+    ids = [row.content_id for row in (await session.execute(page)).all()]
+    if not ids:
+        return []
+    rows = (await session.execute(sa.select(Content).where(Content.id.in_(ids)))).scalars().all()
+    by_id = {row.id: row for row in rows}
+    return [by_id[i] for i in ids if i in by_id and by_id[i].status == "published"]
+
+
+async def author_items(
+    session: ReadSession, author_id: int, before_id: int | None, limit: int
+) -> Sequence[Content]:
+    query = sa.select(Content).where(Content.author_id == author_id)
+    if before_id is not None:
+        query = query.where(Content.id < before_id)
+    query = query.order_by(Content.id.desc()).limit(limit)
+    return (await session.execute(query)).scalars().all()
+
+
+async def tag_names(session: ReadSession, content_ids: Sequence[int]) -> dict[int, list[str]]:
+    if not content_ids:
+        return {}
+    rows = await session.execute(
+        sa.select(ContentTag.content_id, Tag.name)
+        .join(Tag, Tag.id == ContentTag.tag_id)
+        .where(ContentTag.content_id.in_(content_ids))
+        .order_by(Tag.name)
+    )
+    names: dict[int, list[str]] = defaultdict(list)
+    for content_id, name in rows.all():
+        names[content_id].append(name)
+    return names
+
+
+async def get_tag(session: ReadSession, slug: str) -> Tag | None:
+    result = await session.execute(sa.select(Tag).where(Tag.slug == slug))
+    return result.scalar_one_or_none()
+
+
+async def ensure_tags(session: WriteSession, tags: dict[str, str]) -> list[Tag]:
+    """Get or create tags by slug (``{slug: name}``). Concurrent creators of one new tag both
+    succeed: the insert skips slugs that exist by then, and the select reads the winner."""
+    if not tags:
+        return []
+    insert = (
+        sa.insert(Tag)
+        .prefix_with("IGNORE", dialect="mysql")
+        .prefix_with("IGNORE", dialect="mariadb")
+        .prefix_with("OR IGNORE", dialect="sqlite")
+    )
+    now = utcnow()
+    await session.execute(
+        insert, [{"slug": slug, "name": name, "created_at": now} for slug, name in tags.items()]
+    )
+    rows = await session.execute(sa.select(Tag).where(Tag.slug.in_(list(tags))))
+    return list(rows.scalars().all())
+
+
+async def set_tags(session: WriteSession, content: Content, tags: Sequence[Tag]) -> None:
+    await session.execute(sa.delete(ContentTag).where(ContentTag.content_id == content.id))
+    published_at = content.published_at if content.status == "published" else None
+    session.add_all(
+        ContentTag(content_id=content.id, tag_id=tag.id, published_at=published_at) for tag in tags
+    )
+    await session.flush()
+
+
+async def sync_tag_publication(session: WriteSession, content: Content) -> None:
+    """Keep content_tags.published_at equal to the item's while published, NULL otherwise."""
+    published_at = content.published_at if content.status == "published" else None
+    await session.execute(
+        sa.update(ContentTag)
+        .where(ContentTag.content_id == content.id)
+        .values(published_at=published_at)
+    )
+
+
+async def add(session: WriteSession, *rows: Content | ContentVersion) -> None:
+    session.add_all(rows)
+    await session.flush()
+
+
+async def delete(session: WriteSession, content: Content) -> None:
+    await session.delete(content)
+    await session.flush()
+
+
+async def versions(session: ReadSession, content_id: int) -> Sequence[ContentVersion]:
+    result = await session.execute(
+        sa.select(ContentVersion)
+        .where(ContentVersion.content_id == content_id)
+        .order_by(ContentVersion.version.desc())
+    )
+    return result.scalars().all()

@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response, status
+
+from sharestack.auth.dependencies import CurrentSession, OptionalSession
+from sharestack.content import service
+from sharestack.content.schemas import (
+    ContentCreate,
+    ContentRead,
+    ContentTeaser,
+    ContentUpdate,
+    ContentVersionRead,
+    Page,
+)
+from sharestack.db.session import ReadSessionDep, WriteSessionDep
+from sharestack.pagination import MAX_CURSOR_LENGTH
+
+router = APIRouter(tags=["content"])
+
+Id = Annotated[int, Path(ge=1, le=2**63 - 1)]
+Slug = Annotated[str, Path(min_length=1, max_length=120)]
+TagSlug = Annotated[str, Path(min_length=1, max_length=64)]
+Cursor = Annotated[str | None, Query(max_length=MAX_CURSOR_LENGTH)]
+Limit = Annotated[int, Query(ge=1, le=50)]
+
+
+@router.post("/contents", status_code=status.HTTP_201_CREATED)
+async def create_content(
+    body: ContentCreate, caller: CurrentSession, session: WriteSessionDep
+) -> ContentRead:
+    content = await service.create(session, caller.user_id, body)
+    return await service.read(session, content, caller.user_id)
+
+
+@router.get("/contents/slug/{slug}")
+async def read_content_by_slug(
+    slug: Slug, caller: OptionalSession, session: ReadSessionDep
+) -> ContentRead:
+    return await service.read_by_slug(session, slug, caller.user_id if caller else None)
+
+
+@router.get("/contents/{content_id}")
+async def read_content(
+    content_id: Id, caller: OptionalSession, session: ReadSessionDep
+) -> ContentRead:
+    return await service.read_by_id(session, content_id, caller.user_id if caller else None)
+
+
+@router.patch("/contents/{content_id}")
+async def update_content(
+    content_id: Id, body: ContentUpdate, caller: CurrentSession, session: WriteSessionDep
+) -> ContentRead:
+    content = await service.get_for_author(session, content_id, caller.user_id)
+    content = await service.update(session, content, caller.user_id, body)
+    return await service.read(session, content, caller.user_id)
+
+
+@router.post("/contents/{content_id}/publish")
+async def publish_content(
+    content_id: Id, caller: CurrentSession, session: WriteSessionDep
+) -> ContentRead:
+    content = await service.get_for_author(session, content_id, caller.user_id)
+    return await service.read(session, await service.publish(session, content), caller.user_id)
+
+
+@router.post("/contents/{content_id}/unpublish")
+async def unpublish_content(
+    content_id: Id, caller: CurrentSession, session: WriteSessionDep
+) -> ContentRead:
+    content = await service.get_for_author(session, content_id, caller.user_id)
+    return await service.read(session, await service.unpublish(session, content), caller.user_id)
+
+
+@router.delete("/contents/{content_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_content(
+    content_id: Id, caller: CurrentSession, session: WriteSessionDep
+) -> Response:
+    content = await service.get_for_author(session, content_id, caller.user_id)
+    await service.delete(session, content)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/contents/{content_id}/versions")
+async def content_versions(
+    content_id: Id, caller: CurrentSession, session: WriteSessionDep
+) -> list[ContentVersionRead]:
+    return await service.versions(session, content_id, caller.user_id)
+
+
+@router.get("/me/contents")
+async def my_contents(
+    caller: CurrentSession, session: WriteSessionDep, cursor: Cursor = None, limit: Limit = 20
+) -> Page[ContentRead]:
+    return await service.author_items(session, caller.user_id, cursor, limit)
+
+
+@router.get("/creators/{user_id}/contents")
+async def creator_feed(
+    user_id: Id, session: ReadSessionDep, cursor: Cursor = None, limit: Limit = 20
+) -> Page[ContentTeaser]:
+    return await service.creator_feed(session, user_id, cursor, limit)
+
+
+@router.get("/tags/{slug}/contents")
+async def tag_feed(
+    slug: TagSlug, session: ReadSessionDep, cursor: Cursor = None, limit: Limit = 20
+) -> Page[ContentTeaser]:
+    return await service.tag_feed(session, slug, cursor, limit)

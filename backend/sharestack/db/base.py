@@ -1,0 +1,91 @@
+"""Declarative base, naming convention and the column types every table shares.
+
+On MySQL/MariaDB every table is InnoDB with utf8mb4 and ONE collation, ``utf8mb4_unicode_ci``: it
+exists on both MySQL 8.0 and MariaDB 10.11 (MySQL 8's default ``utf8mb4_0900_ai_ci`` does not exist
+on MariaDB, and mixed collations break foreign keys and joins). A unit test checks that every
+table carries :data:`TABLE_OPTIONS`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+CHARSET = "utf8mb4"
+COLLATION = "utf8mb4_unicode_ci"
+
+TABLE_OPTIONS: dict[str, Any] = {
+    "mysql_engine": "InnoDB",
+    "mysql_charset": CHARSET,
+    "mysql_collate": COLLATION,
+}
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# BIGINT AUTO_INCREMENT on MySQL (InnoDB clusters rows on the primary key, so ids must grow);
+# SQLite only auto-increments an INTEGER PRIMARY KEY, which is 64-bit there anyway.
+BigIntPK = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+BigInt = sa.BigInteger()
+# Long bodies: MEDIUMTEXT (16 MiB) on MySQL, where TEXT stops at 64 KiB.
+LongText = sa.Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """Stores naive UTC (DATETIME(6) on MySQL, which has no zone), returns aware UTC."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> sa.types.TypeEngine[Any]:
+        if dialect.name in ("mysql", "mariadb"):
+            return dialect.type_descriptor(mysql.DATETIME(fsp=6))
+        return dialect.type_descriptor(sa.DateTime())
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; ShareStack stores aware UTC datetimes")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None else None
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def closed_set(*values: str, name: str) -> sa.Enum:
+    """A closed set of values stored as VARCHAR plus a named CHECK constraint, the same on MySQL,
+    MariaDB and SQLite (native ENUMs make adding a value an ALTER of the column type)."""
+    return sa.Enum(
+        *values,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=16,
+        validate_strings=True,
+    )
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class TimestampMixin:
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False
+    )

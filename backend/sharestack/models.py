@@ -1,0 +1,25 @@
+"""Imports every domain's models so that ``metadata`` knows all tables (Alembic, tests)."""
+
+from sharestack.auth.models import UserAuth
+from sharestack.content.models import Content, ContentTag, ContentVersion, Tag
+from sharestack.db.base import Base
+from sharestack.payments.models import Payment, Payout
+from sharestack.subscriptions.models import Subscription, SubscriptionPlan
+from sharestack.users.models import User, UserProfile
+
+metadata = Base.metadata
+
+__all__ = [
+    "Content",
+    "ContentTag",
+    "ContentVersion",
+    "Payment",
+    "Payout",
+    "Subscription",
+    "SubscriptionPlan",
+    "Tag",
+    "User",
+    "UserAuth",
+    "UserProfile",
+    "metadata",
+]

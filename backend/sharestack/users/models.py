@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from sharestack.db.base import (
+    TABLE_OPTIONS,
+    Base,
+    BigIntPK,
+    TimestampMixin,
+    UTCDateTime,
+    closed_set,
+)
+
+USER_STATUSES = ("active", "disabled")
+
+
+class User(TimestampMixin, Base):
+    __tablename__ = "users"
+    __table_args__ = TABLE_OPTIONS
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    # Stored lower-cased: the unique index then means "one account per address".
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True, nullable=False)
+    status: Mapped[str] = mapped_column(
+        closed_set(*USER_STATUSES, name="status"), nullable=False, default="active"
+    )
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+    profile: Mapped[UserProfile] = relationship(lazy="raise", uselist=False)
+
+
+class UserProfile(TimestampMixin, Base):
+    __tablename__ = "user_profiles"
+    __table_args__ = TABLE_OPTIONS
+
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    display_name: Mapped[str] = mapped_column(sa.String(64), nullable=False)
+    bio: Mapped[str] = mapped_column(sa.String(1000), nullable=False, default="")
+    avatar_url: Mapped[str | None] = mapped_column(sa.String(500), nullable=True)
