@@ -12,7 +12,7 @@ PY := $(VENV)/bin/python
 PYTEST := cd $(BACKEND) && $(VENV)/bin/pytest
 
 .PHONY: help install run dev migrate lint format typecheck test test-fast test-unit \
-	test-integration test-system alembic-check clean
+	test-integration test-system alembic-check ci-checks clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | sort | \
@@ -52,7 +52,7 @@ test-unit: install ## the unit tier: no I/O, seconds
 test-fast: test-unit ## the edit loop (unit tier)
 
 test-integration: install ## the integration tier: real MariaDB (127.0.0.1:3306) and Redis (6379)
-	$(PYTEST) tests/integration -q -p no:randomly
+	$(PYTEST) tests/integration -q
 
 test-system: install ## the system tier: throwaway servers (replicas, sentinels, nginx, API processes)
 	$(PYTEST) tests/system -q
@@ -63,8 +63,13 @@ alembic-check: install ## models and migrations agree (against a scratch MariaDB
 test: lint typecheck ## everything: lint, types, unit, integration and system tiers
 	$(PYTEST) tests -q
 
+# Areas append their offline checks (compose, nginx -t, alert rules, ...) to CI_CHECKS in mk/*.mk.
+CI_CHECKS := alembic-check
+
 clean: ## remove the virtualenvs, caches and the embedded database
 	rm -rf $(TOOLS) $(VENV) $(BACKEND)/var $(BACKEND)/.mypy_cache $(BACKEND)/.ruff_cache \
 		$(BACKEND)/.pytest_cache
 
 -include mk/*.mk
+
+ci-checks: $(CI_CHECKS) ## the checks CI runs after the tests (alembic check and each area's own)

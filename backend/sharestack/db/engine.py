@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 
 from sharestack.config import Settings
 from sharestack.db.base import CHARSET, COLLATION
+from sharestack.db.pool import FairAsyncQueuePool
 from sharestack.db.session import ReadSession, WriteSession
 
 
@@ -48,6 +49,7 @@ def make_engine(url: str, settings: Settings) -> AsyncEngine:
     engine = create_async_engine(
         sa_url,
         echo=settings.db_echo,
+        poolclass=FairAsyncQueuePool,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_recycle=settings.db_pool_recycle,

@@ -1,23 +1,17 @@
 from __future__ import annotations
 
-import sqlalchemy as sa
+from collections.abc import Sequence
 
-from sharestack.db.base import utcnow
 from sharestack.db.session import ReadSession
-from sharestack.subscriptions.models import ACCESS_STATUSES, Subscription
+from sharestack.subscriptions import repository
+from sharestack.subscriptions.models import Subscription
 
 
 async def has_access(session: ReadSession, subscriber_id: int, creator_id: int) -> bool:
     """Whether the reader currently holds a subscription that grants access to the creator's
-    subscribers-only content (served by ``ix_subscriptions_reader_active``)."""
-    query = (
-        sa.select(Subscription.id)
-        .where(
-            Subscription.subscriber_id == subscriber_id,
-            Subscription.status.in_(ACCESS_STATUSES),
-            Subscription.current_period_end > utcnow(),
-            Subscription.creator_id == creator_id,
-        )
-        .limit(1)
-    )
-    return (await session.execute(query)).first() is not None
+    subscribers-only content."""
+    return await repository.grants_access(session, subscriber_id, creator_id)
+
+
+async def active_for_subscriber(session: ReadSession, subscriber_id: int) -> Sequence[Subscription]:
+    return await repository.active_for_subscriber(session, subscriber_id)

@@ -10,13 +10,13 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from signal import SIGKILL, SIGTERM, Signals
 
 INSTALL_HINTS = {
     "mariadbd": "apt-get update && apt-get install -y mariadb-server",
@@ -75,10 +75,6 @@ def wait_until(
     raise TimeoutError(f"timed out after {timeout}s waiting for {what}{tail}")
 
 
-# Bound before the class body: inside it, the name ``signal`` is the method below.
-_SIGTERM = signal.SIGTERM
-
-
 @dataclass
 class ManagedProcess:
     """One server process that a test started. Output goes to a log file, never to a pipe that
@@ -114,12 +110,17 @@ class ManagedProcess:
     def alive(self) -> bool:
         return self.popen is not None and self.popen.poll() is None
 
-    def signal(self, sig: signal.Signals) -> None:
+    def signal(self, sig: Signals, group: bool = False) -> None:
+        """Signal the process (or, with ``group``, everything it started: it runs in its own
+        session, so its process group is its own)."""
         if self.alive():
-            os.kill(self.pid, sig)
+            if group:
+                os.killpg(self.pid, sig)
+            else:
+                os.kill(self.pid, sig)
 
     def kill9(self) -> None:
-        self.signal(signal.SIGKILL)
+        self.signal(SIGKILL)
         self.wait(10)
 
     def wait(self, timeout: float) -> int | None:
@@ -130,12 +131,12 @@ class ManagedProcess:
         except subprocess.TimeoutExpired:
             return None
 
-    def stop(self, sig: signal.Signals = _SIGTERM, timeout: float = 15.0) -> None:
+    def stop(self, sig: Signals = SIGTERM, timeout: float = 15.0, group: bool = False) -> None:
         if not self.alive():
             return
-        self.signal(sig)
+        self.signal(sig, group)
         if self.wait(timeout) is None:
-            self.signal(signal.SIGKILL)
+            self.signal(SIGKILL, group)
             self.wait(5)
 
     def tail(self, lines: int = 30) -> str:
@@ -147,9 +148,7 @@ class ManagedProcess:
 
 
 @contextlib.contextmanager
-def running(
-    proc: ManagedProcess, stop_signal: signal.Signals = signal.SIGTERM
-) -> Iterator[ManagedProcess]:
+def running(proc: ManagedProcess, stop_signal: Signals = SIGTERM) -> Iterator[ManagedProcess]:
     proc.start()
     try:
         yield proc

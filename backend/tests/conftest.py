@@ -1,0 +1,94 @@
+"""Shared fixtures for every tier.
+
+The integration tier runs against the real MariaDB and Redis: each run (and each xdist worker)
+creates its own database and migrates it once; each test starts from empty tables; Redis keys
+carry a per-run prefix and are deleted at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from fastapi import FastAPI
+
+from sharestack.config import Settings
+from sharestack.main import create_app
+from sharestack.models import metadata
+from tests.support import servers
+
+
+@pytest.fixture(scope="session")
+def run_id(worker_id: str) -> str:
+    return f"{os.getpid()}_{worker_id}"
+
+
+@pytest.fixture(scope="session")
+def mysql_database(run_id: str) -> Iterator[str]:
+    """A fresh, migrated database for this run (and worker)."""
+    try:
+        servers.require_mariadb()
+    except RuntimeError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    name = f"ss_test_{run_id}"
+    servers.create_database(name)
+    yield name
+    servers.drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def redis_prefix(run_id: str) -> Iterator[str]:
+    try:
+        servers.require_redis()
+    except RuntimeError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    prefix = f"sstest:{run_id}:{secrets.token_hex(3)}:"
+    yield prefix
+    servers.delete_redis_prefix(prefix)
+
+
+@pytest.fixture(scope="session")
+def settings(mysql_database: str, redis_prefix: str) -> Settings:
+    return Settings(
+        _env_file=None,
+        environment="test",
+        secret_key=secrets.token_urlsafe(48),
+        database_url=servers.database_url(mysql_database),
+        redis_url=servers.REDIS_URL,
+        redis_key_prefix=redis_prefix,
+        log_level="WARNING",
+    )
+
+
+@pytest.fixture(scope="session")
+async def migrated(settings: Settings) -> Settings:
+    from sharestack.db.migrate import migrate
+
+    await migrate(settings)
+    return settings
+
+
+@pytest.fixture(scope="session")
+async def app(migrated: Settings) -> AsyncIterator[FastAPI]:
+    application = create_app(migrated)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def clean_tables(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    async with app.state.db.write_engine.begin() as conn:
+        for table in reversed(metadata.sorted_tables):
+            await conn.execute(sa.delete(table))
+
+
+@pytest.fixture
+async def client(app: FastAPI, clean_tables: None) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
