@@ -2,7 +2,8 @@
 # Makefile (include mk/*.mk). The linters come from the dev dependency group (backend/.venv, via
 # `make install`); nginx, docker-compose and shellcheck are Debian packages (.ci/packages/edge.txt).
 #
-# CI (.ci/run) calls: check-deploy and test-edge.
+# CI (.ci/run): `make test` runs the edge system tests with the rest of tests/system, and
+# `make ci-checks` runs check-deploy (appended to CI_CHECKS below).
 
 EDGE_BIN := $(VENV)/bin
 # docker-compose 1.29 (Debian) validates offline; GitHub's runners have `docker compose` instead.
@@ -51,3 +52,7 @@ check-bandit: install ## bandit on the package (medium severity and above)
 
 test-edge: install ## edge system tests: Debian nginx with the project's config in front of two API processes
 	$(PYTEST) -m system $(EDGE_SYSTEM_TESTS) -q
+
+# `make ci-checks` (run by .ci/run after `make test`, which already runs tests/system) validates
+# the deploy files too.
+CI_CHECKS += check-deploy

@@ -30,10 +30,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pymysql
 import pytest
-import redis
 
+from tests.support import servers
 from tests.support.nginx import EdgeLayout, prepare, start_nginx, stop_nginx
 from tests.support.processes import ManagedProcess, free_port, wait_until
 
@@ -41,8 +40,6 @@ pytestmark = pytest.mark.system
 
 BACKEND = Path(__file__).resolve().parents[2]
 SERVE = [sys.executable, "-m", "sharestack", "serve", "--host", "127.0.0.1", "--no-migrate"]
-MARIADB = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": ""}
-REDIS_URL = "redis://127.0.0.1:6379"
 
 
 @dataclass
@@ -88,9 +85,14 @@ class Edge:
         return [json.loads(line) for line in self.layout.access_log.read_text().splitlines()]
 
     def access_entry(self, request_id: str) -> dict[str, Any]:
-        entries = [e for e in self.access_log() if e["request_id"] == request_id]
-        assert len(entries) == 1, f"{len(entries)} access log lines for {request_id}"
-        return entries[0]
+        # nginx writes the line in its log phase, just after the response has gone out.
+        def entries() -> list[dict[str, Any]]:
+            return [e for e in self.access_log() if e["request_id"] == request_id]
+
+        wait_until(lambda: len(entries()) >= 1, 5, f"the access log line for {request_id}")
+        found = entries()
+        assert len(found) == 1, f"{len(found)} access log lines for {request_id}"
+        return found[0]
 
 
 def ssl_context(cafile: Path) -> ssl.SSLContext:
@@ -102,25 +104,16 @@ def _api_env(database: str, prefix: str) -> dict[str, str]:
     env.update(
         ENVIRONMENT="test",
         SECRET_KEY=secrets.token_urlsafe(48),
-        DATABASE_URL=f"mysql+asyncmy://root@127.0.0.1:3306/{database}?charset=utf8mb4",
+        DATABASE_URL=f"{servers.database_url(database)}?charset=utf8mb4",
         DATABASE_REPLICA_URLS="",
-        REDIS_URL=REDIS_URL,
+        REDIS_URL=servers.REDIS_URL,
         REDIS_KEY_PREFIX=prefix,
         FORWARDED_ALLOW_IPS="127.0.0.1",
         LOG_LEVEL="INFO",
+        # As in the image: each JSON log line reaches the file when it is written.
+        PYTHONUNBUFFERED="1",
     )
     return env
-
-
-def _drop_keys(prefix: str) -> None:
-    for db in range(4):
-        client = redis.Redis.from_url(f"{REDIS_URL}/{db}")
-        try:
-            keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
-            if keys:
-                client.delete(*keys)
-        finally:
-            client.close()
 
 
 @pytest.fixture(scope="module")
@@ -128,10 +121,12 @@ def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Edge]:
     root = tmp_path_factory.mktemp("edge")
     database = f"ss_edge_{uuid.uuid4().hex[:10]}"
     prefix = f"ss_edge_{uuid.uuid4().hex[:8]}:"
-    admin = pymysql.connect(**MARIADB, autocommit=True)
-    admin.cursor().execute(
-        f"CREATE DATABASE `{database}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
-    )
+    try:
+        servers.require_mariadb()
+        servers.require_redis()
+    except RuntimeError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    servers.create_database(database)
     env = _api_env(database, prefix)
     instances: list[Instance] = []
     nginx: ManagedProcess | None = None
@@ -192,9 +187,8 @@ def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Edge]:
             stop_nginx(nginx)
         for inst in instances:
             inst.proc.stop(signal.SIGTERM)
-        admin.cursor().execute(f"DROP DATABASE IF EXISTS `{database}`")
-        admin.close()
-        _drop_keys(prefix)
+        servers.drop_database(database)
+        servers.delete_redis_prefix(prefix)
 
 
 def test_requests_are_spread_over_both_instances(edge: Edge) -> None:
@@ -301,14 +295,19 @@ def test_access_log_is_json_and_shares_the_request_id_with_the_api(edge: Edge) -
         assert float(entry["upstream_response_time"]) >= 0
         assert isinstance(entry["request_time"], float | int)
         instance = next(i for i in edge.instances if i.addr == entry["upstream_addr"])
-        api_lines = [
-            line
-            for line in instance.log_lines()
-            if line.get("event") == "request" and line.get("request_id") == rid
-        ]
-        assert len(api_lines) == 1, f"API log lines for {rid}: {api_lines}"
-        assert api_lines[0]["path"] == edge.db_get
-        assert api_lines[0]["status"] == 200
+
+        # The API writes its line after the response has gone out: give it a moment.
+        def api_lines(instance: Instance = instance, rid: str = rid) -> list[dict[str, Any]]:
+            return [
+                line
+                for line in instance.log_lines()
+                if line.get("event") == "request" and line.get("request_id") == rid
+            ]
+
+        wait_until(lambda: len(api_lines()) == 1, 5, f"the API's log line for {rid}")
+        (api_line,) = api_lines()
+        assert api_line["path"] == edge.db_get
+        assert api_line["status"] == 200
     print(f"\nnginx access line: {json.dumps(edge.access_entry(given))}")
 
 
