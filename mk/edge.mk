@@ -13,7 +13,7 @@ COMPOSE_ENV := deploy/compose.env.example
 WORKFLOWS := $(wildcard .github/workflows/*.yml)
 SHELL_SCRIPTS := deploy/scripts/rolling-deploy.sh deploy/certbot/bootstrap-cert.sh \
 	deploy/certbot/certbot.sh deploy/nginx/docker-entrypoint.d/40-sharestack-cert-reload.sh
-EDGE_SYSTEM_TESTS := tests/system/test_edge.py
+EDGE_SYSTEM_TESTS := tests/system/test_edge.py tests/system/test_rolling_deploy.py
 
 .PHONY: check-deploy check-compose check-dockerfile check-workflows check-yaml check-nginx \
 	check-shell check-bandit test-edge
@@ -50,7 +50,7 @@ check-shell: ## shellcheck the deploy scripts
 check-bandit: install ## bandit on the package (medium severity and above)
 	cd $(BACKEND) && $(EDGE_BIN)/bandit -q -r sharestack --severity-level medium
 
-test-edge: install ## edge system tests: Debian nginx with the project's config in front of two API processes
+test-edge: install ## edge system tests: real nginx in front of two API processes; the rolling deploy against a stand-in docker
 	$(PYTEST) -m system $(EDGE_SYSTEM_TESTS) -q
 
 # `make ci-checks` (run by .ci/run after `make test`, which already runs tests/system) validates

@@ -10,7 +10,8 @@
 #   2. for each running API instance: start one instance of the new image next to it, wait until
 #      Docker reports it healthy (its healthcheck is /readyz), reload nginx so it resolves the new
 #      instance, stop the old one gracefully (SIGTERM: uvicorn finishes in-flight requests, nginx
-#      retries idempotent requests elsewhere), reload nginx again;
+#      retries idempotent requests elsewhere), reload nginx again; an instance already running
+#      the image is kept; finally back to the number of instances that ran before;
 #   3. gate: /readyz through nginx must answer 200;
 #   4. on any failure: roll back to the previously deployed image (same procedure, no migration)
 #      and exit non-zero. The deployed image history is in $STATE_DIR/releases.log.
@@ -63,7 +64,7 @@ rollback() {
     log "rolling back to $previous"
     printf '%s rollback-from %s to %s (%s)\n' "$(date -u +%FT%TZ)" "$image" "$previous" "$why" \
         >> "$state_dir/releases.log"
-    "$0" --rolling-back "$previous" || log "rollback failed too: intervene by hand (docs/operations.md)"
+    DESIRED_INSTANCES=$desired "$0" --rolling-back "$previous" || log "rollback failed too: intervene by hand (docs/operations.md)"
     exit 1
 }
 
@@ -71,10 +72,26 @@ reload_nginx() {
     "${compose[@]}" exec -T nginx nginx -s reload >/dev/null
 }
 
+image_of() { # $1 = container id
+    docker inspect --format '{{.Config.Image}}' "$1" 2>/dev/null || true
+}
+
+health_of() { # $1 = container id
+    docker inspect --format '{{.State.Health.Status}}' "$1" 2>/dev/null || echo gone
+}
+
+remove_instance() { # $1 = container id: out of nginx's rotation, then stopped gracefully
+    log "stopping instance ${1:0:12}"
+    # SIGTERM: uvicorn finishes in-flight requests; nginx retries idempotent ones elsewhere.
+    docker stop --time 30 "$1" >/dev/null
+    docker rm "$1" >/dev/null
+    reload_nginx
+}
+
 wait_healthy() { # $1 = container id
     local deadline=$((SECONDS + ready_timeout)) status
     while [ $SECONDS -lt $deadline ]; do
-        status=$(docker inspect --format '{{.State.Health.Status}}' "$1" 2>/dev/null || echo gone)
+        status=$(health_of "$1")
         case $status in
             healthy) return 0 ;;
             gone) return 1 ;;
@@ -84,6 +101,12 @@ wait_healthy() { # $1 = container id
     return 1
 }
 
+mapfile -t old_ids < <("${compose[@]}" ps -q api)
+# How many instances to leave running: what was running before this deploy started (a rollback
+# is told the number, since a failed rollout may have left an extra instance behind).
+desired=${DESIRED_INSTANCES:-${#old_ids[@]}}
+[ "$desired" -gt 0 ] || desired=2
+
 log "deploying $image (previous: ${previous:-none})"
 docker pull --quiet "$image" >/dev/null || rollback "cannot pull $image"
 
@@ -92,12 +115,14 @@ if [ "$migrate" = 1 ]; then
     "${compose[@]}" run --rm --no-deps migrate || rollback "migration failed"
 fi
 
-mapfile -t old_ids < <("${compose[@]}" ps -q api)
-count=${#old_ids[@]}
-[ "$count" -gt 0 ] || count=2
 known=("${old_ids[@]}")
 for old in "${old_ids[@]}"; do
-    "${compose[@]}" up -d --no-deps --no-recreate --scale "api=$((count + 1))" api
+    if [ "$(image_of "$old")" = "$image" ] && [ "$(health_of "$old")" = healthy ]; then
+        log "instance ${old:0:12} already runs $image"
+        continue
+    fi
+    running=$("${compose[@]}" ps -q api | wc -l)
+    "${compose[@]}" up -d --no-deps --no-recreate --scale "api=$((running + 1))" api
     new=""
     while read -r id; do
         # shellcheck disable=SC2076 # literal match against the list of known ids
@@ -108,10 +133,18 @@ for old in "${old_ids[@]}"; do
     log "new instance ${new:0:12} started; waiting for it to be ready"
     wait_healthy "$new" || rollback "instance ${new:0:12} did not become ready in ${ready_timeout}s"
     reload_nginx
-    log "stopping old instance ${old:0:12}"
-    docker stop --time 30 "$old" >/dev/null
-    docker rm "$old" >/dev/null
-    reload_nginx
+    remove_instance "$old"
+done
+# Back to the desired number of instances, dropping any that do not run this image first.
+mapfile -t now < <("${compose[@]}" ps -q api)
+extra=$((${#now[@]} - desired))
+for id in "${now[@]}"; do
+    [ "$extra" -gt 0 ] || break
+    if [ "$(image_of "$id")" != "$image" ]; then remove_instance "$id"; extra=$((extra - 1)); fi
+done
+for id in "${now[@]}"; do
+    [ "$extra" -gt 0 ] || break
+    if [ "$(image_of "$id")" = "$image" ]; then remove_instance "$id"; extra=$((extra - 1)); fi
 done
 
 # The gate goes through nginx exactly as clients do, with the host name nginx serves, pinned to
@@ -133,4 +166,4 @@ if [ -f .env ]; then
     sed -i "s|^API_IMAGE=.*|API_IMAGE=$image|" .env
 fi
 printf '%s deployed %s\n' "$(date -u +%FT%TZ)" "$image" >> "$state_dir/releases.log"
-log "done: $image is live on $count instance(s)"
+log "done: $image is live on $desired instance(s)"
