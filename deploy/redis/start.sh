@@ -14,7 +14,8 @@
 #    (it would take writes for several seconds until Sentinel demotes it). When REDIS_SENTINELS
 #    (host:port,...) is set, the node asks Sentinel for the current master of
 #    SENTINEL_MASTER_NAME (default sharestack) and, if that is another node, starts as its replica.
-#    REDIS_SELF_ADDR (host:port, default "$(hostname -i):6379") says which address is this node.
+#    REDIS_SELF_ADDR (host:port, default: every local address with port 6379) says which
+#    address is this node; if it cannot be told, the node starts from its config files alone.
 #
 # The Sentinel's running copy is kept across restarts (it holds the current master and epoch);
 # delete REDIS_RUNTIME_DIR/sentinel.conf to re-seed it from the committed file.
@@ -55,22 +56,38 @@ server)
   } > "$out"
   if [ -n "${REDIS_SENTINELS:-}" ]; then
     master_name=${SENTINEL_MASTER_NAME:-sharestack}
-    self=${REDIS_SELF_ADDR:-$(hostname -i | awk '{print $1}'):6379}
+    # Which host:port pairs are this node: REDIS_SELF_ADDR, else every local address on 6379.
+    self_addrs=${REDIS_SELF_ADDR:-}
+    if [ -z "$self_addrs" ]; then
+      for ip in $( (hostname -I 2>/dev/null || getent hosts "$(hostname 2>/dev/null || cat /etc/hostname)" 2>/dev/null | awk '{print $1}') | tr ' ' '\n'); do
+        self_addrs="$self_addrs $ip:6379"
+      done
+    fi
     sentinel_password=${SENTINEL_PASSWORD:-}
-    [ -z "$sentinel_password" ] && [ -n "${SENTINEL_PASSWORD_FILE:-}" ] && sentinel_password=$(tr -d '\r\n' < "$SENTINEL_PASSWORD_FILE")
-    IFS=, read -ra sentinels <<< "$REDIS_SENTINELS"
-    for s in "${sentinels[@]}"; do
-      addr=$(REDISCLI_AUTH=$sentinel_password timeout 2 redis-cli -h "${s%:*}" -p "${s##*:}" \
-             sentinel get-master-addr-by-name "$master_name" 2>/dev/null | paste -sd: -) || addr=""
-      case $addr in
-        ''|*ERR*|*NOAUTH*|*WRONGPASS*) continue ;;
-      esac
-      if [ "$addr" != "$self" ]; then
-        echo "start.sh: Sentinel $s reports master $addr; starting as its replica" >&2
-        echo "replicaof ${addr%:*} ${addr##*:}" >> "$out"
-      fi
-      break
-    done
+    if [ -z "$sentinel_password" ] && [ -n "${SENTINEL_PASSWORD_FILE:-}" ]; then
+      sentinel_password=$(tr -d '\r\n' < "$SENTINEL_PASSWORD_FILE")
+    fi
+    if [ -z "${self_addrs// /}" ]; then
+      echo "start.sh: cannot tell this node's address; set REDIS_SELF_ADDR. Not asking Sentinel." >&2
+    else
+      IFS=, read -ra sentinels <<< "$REDIS_SENTINELS"
+      for s in "${sentinels[@]}"; do
+        addr=$(REDISCLI_AUTH=$sentinel_password timeout 2 redis-cli -h "${s%:*}" -p "${s##*:}" \
+               sentinel get-master-addr-by-name "$master_name" 2>/dev/null | paste -sd: -) || addr=""
+        case $addr in
+          *:*[0-9]) ;;                  # host:port
+          *) continue ;;                # unreachable, no such master, auth error: next one
+        esac
+        case " $self_addrs " in
+          *" $addr "*) echo "start.sh: Sentinel $s names this node the master" >&2 ;;
+          *)
+            echo "start.sh: Sentinel $s reports master $addr; starting as its replica" >&2
+            echo "replicaof ${addr%:*} ${addr##*:}" >> "$out"
+            ;;
+        esac
+        break
+      done
+    fi
   fi
   exec redis-server "$out" "$@"
   ;;
