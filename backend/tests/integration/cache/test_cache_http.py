@@ -216,8 +216,22 @@ async def _stampede_queries(application: FastAPI, item_id: int, readers: int) ->
 
 
 async def test_stampede_guard_through_the_api(
-    client: httpx.AsyncClient, app: FastAPI, unguarded_app: FastAPI
+    client: httpx.AsyncClient,
+    app: FastAPI,
+    unguarded_app: FastAPI,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    from sharestack.content import repository
+
+    original_get = repository.get
+
+    async def slow_get(session: Any, content_id: int) -> Any:
+        # A hot item's query under load takes a while; without this the first load finishes
+        # before the other requests have reached the cache, and there is no stampede to stop.
+        await asyncio.sleep(0.2)
+        return await original_get(session, content_id)
+
+    monkeypatch.setattr(repository, "get", slow_get)
     author = await signup(client, "writer")
     item = await published(client, author)
     guarded = await _stampede_queries(app, item["id"], 100)
