@@ -60,6 +60,11 @@ def start_api(
         "LOG_LEVEL": "WARNING",
         "DB_REPLICA_CHECK_INTERVAL": "0.25",
         "DB_REPLICA_MAX_LAG_SECONDS": "30",
+        # These tests watch which server answers each read: every read must reach the database,
+        # and the read streams must not be rate limited (the cache and the limits have their
+        # own tests).
+        "CACHE_ENABLED": "false",
+        "RATE_LIMIT_ENABLED": "false",
         **env,
     }
     environ.pop("REDIS_URL", None)
