@@ -11,7 +11,8 @@ Invalidation design (generation tokens, not deletes of known keys):
   commit stores it under the *old* token, which no later reader accepts. Tokens are random rather
   than counters so that an evicted or expired generation key (the cache instance is allkeys-lru)
   can never make an old value valid again: a missing generation key gets a fresh token, which
-  matches nothing.
+  matches nothing. A writer's token also carries ``@<database position>`` after its commit, which
+  tells a fill which replica may serve it (``cache/fill.py``).
 
   If the cache Redis cannot take an invalidation, the token change is kept in memory and the cache
   stays bypassed in this process until it is applied, so this process never serves what it just

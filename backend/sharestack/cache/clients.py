@@ -165,6 +165,16 @@ def make_client(
     return client
 
 
+async def close_client(client: Redis) -> None:
+    """Close a role client and, for a Sentinel-managed one, its connections to the sentinels
+    (``Redis.aclose`` leaves those open)."""
+    pool = client.connection_pool
+    await client.aclose()
+    manager = getattr(pool, "sentinel_manager", None)
+    if isinstance(manager, Sentinel):
+        await manager.aclose()
+
+
 class SwitchMasterWatcher:
     """Subscribes to ``+switch-master`` on the first reachable sentinel and disconnects the pools
     of the given clients when their master moves (RECIPES §4 pitfall 3)."""

@@ -20,6 +20,7 @@ import redis.asyncio as redis
 from sharestack.cache.clients import (
     SentinelConfig,
     SwitchMasterWatcher,
+    close_client,
     make_client,
     retries_for_budget,
 )
@@ -110,4 +111,4 @@ class RedisRoles:
         if self.watcher is not None:
             await self.watcher.stop()
         for client in self.distinct_clients().values():
-            await client.aclose()
+            await close_client(client)

@@ -196,7 +196,7 @@ async def test_a_command_in_flight_at_the_kill_completes_on_the_new_master(
 ) -> None:
     """Regression: redis-py 8.1 redialled the dead master's address for a command that was in
     flight at the kill, until its retries ran out (see RediscoveringSentinelConnection)."""
-    from sharestack.cache.clients import SentinelConfig, make_client
+    from sharestack.cache.clients import SentinelConfig, close_client, make_client
 
     with sentinel_cluster(tmp_path) as cluster:
         config = SentinelConfig(
@@ -224,14 +224,19 @@ async def test_a_command_in_flight_at_the_kill_completes_on_the_new_master(
             )
             assert await client.get("k") == b"v"
         finally:
-            await client.aclose()
+            await close_client(client)
 
 
 async def test_graceful_failover_moves_the_client_at_the_switch(tmp_path: Path) -> None:
     """RECIPES §4 pitfall 3: after ``SENTINEL FAILOVER`` the old master stays a writable master for
     seconds, and a pooled client keeps writing to it (those writes are lost). The +switch-master
     watcher drops the pool when Sentinel announces the new master."""
-    from sharestack.cache.clients import SentinelConfig, SwitchMasterWatcher, make_client
+    from sharestack.cache.clients import (
+        SentinelConfig,
+        SwitchMasterWatcher,
+        close_client,
+        make_client,
+    )
 
     with sentinel_cluster(tmp_path) as cluster:
         config = SentinelConfig(
@@ -289,4 +294,4 @@ async def test_graceful_failover_moves_the_client_at_the_switch(tmp_path: Path) 
             stop.set()
             await watcher.stop()
             await sentinel.aclose()
-            await client.aclose()
+            await close_client(client)
