@@ -68,6 +68,16 @@ def _as_bytes(value: object) -> bytes:
     return str(value).encode()
 
 
+def _decode(raw: object, token: bytes) -> tuple[bool, bytes | None]:
+    """(valid for this generation, payload) of a stored ``<token>|<+payload or ->`` value."""
+    if raw is None:
+        return False, None
+    stored_token, _, body = _as_bytes(raw).partition(b"|")
+    if stored_token != token:
+        return False, None
+    return True, (None if body[:1] == _NEGATIVE else body[1:])
+
+
 def _jitter(ttl: int) -> int:
     # ±10 % so that keys filled together (a warm-up, a deploy) do not expire together.
     return max(1, int(ttl * random.uniform(0.9, 1.1)))  # noqa: S311 (not security)
@@ -156,11 +166,8 @@ class CacheAside:
             )
             return False, None, _as_bytes(previous) if previous is not None else fresh
         token = _as_bytes(current)
-        if raw is not None:
-            stored_token, _, body = _as_bytes(raw).partition(b"|")
-            if stored_token == token:
-                return True, (None if body[:1] == _NEGATIVE else body[1:]), token
-        return False, None, token
+        found, payload = _decode(raw, token)
+        return found, payload, token
 
     async def _load(
         self, key: CacheKey, loader: Loader, token: bytes | None = None
@@ -210,10 +217,15 @@ class CacheAside:
         try:
             while time.monotonic() < deadline:
                 await asyncio.sleep(_POLL_INTERVAL)
-                found, payload, token = await self._read(key)
-                if found:
-                    return payload
-                if not await self.redis.exists(key.lock):
+                # Value and lock in one MGET: the holder stores the value before it releases the
+                # lock, so one snapshot shows the value, the lock, or (holder gone) neither.
+                raw, current, lock = await self.redis.mget(key.value, key.generation, key.lock)
+                if current is not None:
+                    token = _as_bytes(current)
+                    found, payload = _decode(raw, token)
+                    if found:
+                        return payload
+                if lock is None:
                     break
         except (RedisError, OSError) as exc:
             self._trip(exc)

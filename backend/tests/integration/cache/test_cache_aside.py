@@ -4,6 +4,7 @@ fall-through when Redis is unreachable. Uses DB 12 of the shared Redis with a pe
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 from collections.abc import AsyncIterator
@@ -116,11 +117,17 @@ async def _stampede(redis_url: str, prefix: str, guard: bool, processes: int, re
     processes would have) × ``readers`` concurrent requests on one expired hot key. Returns the
     number of database loads."""
     loads = 0
+    overlapping = asyncio.Event()
 
     async def load() -> bytes | None:
         nonlocal loads
         loads += 1
-        await asyncio.sleep(0.2)  # a slow feed query under load: the readers really overlap
+        # A slow query under load: hold the first load until many readers have piled up behind
+        # it (or a second has passed), so that the readers really overlap on a busy machine.
+        if loads >= readers:
+            overlapping.set()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(overlapping.wait(), 1.0)
         return b'{"hot":true}'
 
     key = keys.content_by_slug(prefix, "hot")
@@ -134,6 +141,7 @@ async def _stampede(redis_url: str, prefix: str, guard: bool, processes: int, re
         await caches[0].get_or_load(key, load)
         await clients[0].delete(key.value)
         loads = 0
+        overlapping.clear()
         results = await asyncio.gather(
             *(caches[i % processes].get_or_load(key, load) for i in range(processes * readers))
         )

@@ -4,6 +4,7 @@ that fall through to the database when the cache Redis is down."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -227,17 +228,27 @@ async def test_stampede_guard_through_the_api(
     from sharestack.content import repository
 
     original_get = repository.get
+    loading = 0
+    overlapping = asyncio.Event()
 
     async def slow_get(session: Any, content_id: int) -> Any:
-        # A hot item's query under load takes a while; without this the first load finishes
-        # before the other requests have reached the cache, and there is no stampede to stop.
-        await asyncio.sleep(0.2)
+        # A hot item's query under load takes a while: hold it until 20 loads are waiting (or a
+        # second has passed). Without this the first load can finish before the other requests
+        # have reached the cache on a busy machine, and there is no stampede to stop.
+        nonlocal loading
+        loading += 1
+        if loading >= 20:
+            overlapping.set()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(overlapping.wait(), 1.0)
         return await original_get(session, content_id)
 
     monkeypatch.setattr(repository, "get", slow_get)
     author = await signup(client, "writer")
     item = await published(client, author)
     guarded = await _stampede_queries(app, item["id"], 100)
+    loading = 0
+    overlapping.clear()
     unguarded = await _stampede_queries(unguarded_app, item["id"], 100)
     print(
         f"\nstampede through the API, 100 concurrent readers of an expired item: "
