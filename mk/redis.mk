@@ -4,9 +4,9 @@
 REDIS_SYSTEM_TESTS := tests/system/test_redis_persistence.py tests/system/test_redis_failover.py \
 	tests/system/test_worker.py
 
-.PHONY: worker check-alerts test-redis-system
+.PHONY: worker check-alerts check-redis test-redis-system
 
-CI_CHECKS += check-alerts
+CI_CHECKS += check-redis
 
 worker: install ## run the job worker (needs REDIS_URL or REDIS_QUEUE_URL; without Redis jobs run inside `make run`)
 	cd $(BACKEND) && $(PY) -m sharestack worker
@@ -14,6 +14,10 @@ worker: install ## run the job worker (needs REDIS_URL or REDIS_QUEUE_URL; witho
 check-alerts: ## validate deploy/prometheus/alerts.yml and run its promtool unit tests
 	promtool check rules deploy/prometheus/alerts.yml
 	cd deploy/prometheus && promtool test rules alerts_test.yml
+
+check-redis: check-alerts ## offline checks of the Redis tier: alert rules and deploy/redis/start.sh
+	bash -n deploy/redis/start.sh
+	shellcheck deploy/redis/start.sh
 
 test-redis-system: install ## Redis tier system tests: throwaway redis-server/sentinel processes
 	$(PYTEST) -q $(REDIS_SYSTEM_TESTS)
