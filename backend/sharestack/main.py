@@ -52,6 +52,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(health_router)
     app.include_router(api_router)
+    if settings.bench_endpoints:
+        from sharestack.health.baseline import router as baseline_router
+
+        app.include_router(baseline_router)
     # Added last = outermost: the request id exists before anything else runs.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
