@@ -1,0 +1,22 @@
+# Benchmarks and failure drills (bench/, see bench/README.md). Included by the root Makefile; uses
+# its variables (PY, VENV, BACKEND). The bench runs from the repository root with backend/ on the
+# path, because it starts its servers with backend/tests/support.
+
+BENCH := cd $(CURDIR) && PYTHONPATH=$(BACKEND) $(PY) -m bench
+
+.PHONY: bench drills bench-smoke bench-lint
+
+bench: install ## full benchmark: real topology, 100k contents, every scenario at 10 and 100 connections
+	$(BENCH) run
+
+drills: install ## failure drills under the mixed workload (Redis failover, DB replica/primary, API kill, cache fill)
+	$(BENCH) drills
+
+bench-smoke: install ## CI: short bench + drills on a small data set; checks figures exist and nothing failed
+	$(BENCH) run --smoke
+	$(BENCH) drills --smoke
+
+bench-lint: install ## ruff and mypy --strict on bench/
+	cd $(CURDIR) && $(VENV)/bin/ruff check --config $(BACKEND)/pyproject.toml bench && \
+		$(VENV)/bin/ruff format --check --config $(BACKEND)/pyproject.toml bench
+	cd $(CURDIR) && MYPYPATH=$(BACKEND) $(VENV)/bin/mypy --strict --config-file $(BACKEND)/pyproject.toml -p bench
