@@ -111,9 +111,7 @@ def _smoke_failed(points: list[dict[str, Any]]) -> bool:
             problems.append(f"{label}: no requests measured")
         if any(p["errors"]["value"].values()):
             problems.append(f"{label}: errors {p['errors']['value']}")
-        bad = {
-            s: n for s, n in p["status_counts"]["value"].items() if s[0] != "2" and s != "499"
-        }
+        bad = {s: n for s, n in p["status_counts"]["value"].items() if s[0] != "2" and s != "499"}
         if bad:
             problems.append(f"{label}: non-2xx responses {bad}")
         if p["scenario"] in ("cold", "mixed", "writes") and not p["db_time"]["value"].get("count"):

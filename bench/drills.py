@@ -17,13 +17,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from tests.support.processes import wait_until
+from tests.support.redis_servers import restart_as_replica
 
 from bench import report
 from bench.load import WrkResult, run_wrk
 from bench.observe import LogWindow, MetricsSnapshot, access_figures, server_figures
 from bench.scenarios import Context, mixed_env
-from tests.support.processes import wait_until
-from tests.support.redis_servers import restart_as_replica
 
 
 @dataclass
@@ -49,7 +49,11 @@ class Probe:
                     if n % 3:
                         ok = client.get(self.read_path).status_code == 200
                     else:
-                        body = {"title": f"演练写入 {n}", "body": "故障演练中确认的写入。", "tags": ["演练"]}
+                        body = {
+                            "title": f"演练写入 {n}",
+                            "body": "故障演练中确认的写入。",
+                            "tags": ["演练"],
+                        }
                         r = client.post("/api/v1/contents", json=body, headers=headers)
                         ok = r.status_code == 201
                         if ok:
@@ -156,10 +160,13 @@ def _lost(ctx: Context, created: set[int], published: set[int]) -> dict[str, int
         for i in range(0, len(ordered), 1000):
             chunk = ordered[i : i + 1000]
             marks = ",".join(["%s"] * len(chunk))
-            found += int(ctx.topo.primary.scalar(
-                f"SELECT COUNT(*) FROM contents WHERE id IN ({marks}){extra}",  # noqa: S608
-                chunk, database="sharestack",
-            ))
+            found += int(
+                ctx.topo.primary.scalar(
+                    f"SELECT COUNT(*) FROM contents WHERE id IN ({marks}){extra}",  # noqa: S608
+                    chunk,
+                    database="sharestack",
+                )
+            )
         return found
 
     return {
@@ -170,8 +177,14 @@ def _lost(ctx: Context, created: set[int], published: set[int]) -> dict[str, int
     }
 
 
-def run_drill(ctx: Context, name: str, fault: Fault, restore: Callable[[Context, dict[str, Any]], None],
-              pre_s: float, post_s: float) -> dict[str, Any]:
+def run_drill(
+    ctx: Context,
+    name: str,
+    fault: Fault,
+    restore: Callable[[Context, dict[str, Any]], None],
+    pre_s: float,
+    post_s: float,
+) -> dict[str, Any]:
     topo = ctx.topo
     for old in (ctx.work / "acks").glob("acked-*.log"):
         old.unlink()
@@ -181,8 +194,13 @@ def run_drill(ctx: Context, name: str, fault: Fault, restore: Callable[[Context,
     api_urls = [a.base_url for a in topo.apis]
     before = MetricsSnapshot.scrape(api_urls)
     holder: dict[str, WrkResult] = {}
-    load = threading.Thread(target=lambda: holder.update(
-        r=run_wrk(topo.base_url, "mixed", 100 if post_s > 6 else 20, pre_s + post_s, mixed_env(ctx))))
+    load = threading.Thread(
+        target=lambda: holder.update(
+            r=run_wrk(
+                topo.base_url, "mixed", 100 if post_s > 6 else 20, pre_s + post_s, mixed_env(ctx)
+            )
+        )
+    )
     prober = threading.Thread(target=probe.run)
     load.start()
     prober.start()
@@ -196,7 +214,9 @@ def run_drill(ctx: Context, name: str, fault: Fault, restore: Callable[[Context,
     delta = MetricsSnapshot.scrape([a.base_url for a in topo.apis]).delta(before)
     wrk = holder["r"]
     access = access_figures(window.entries())
-    failed_http = sum(n for s, n in access["status_counts"]["value"].items() if s[0] != "2" and s != "499")
+    failed_http = sum(
+        n for s, n in access["status_counts"]["value"].items() if s[0] != "2" and s != "499"
+    )
     created, published = _acked_from_files(ctx)
     lost = _lost(ctx, created | set(probe.acked), published)
     last_failure = max((t for t in probe.failures if t >= t_fault), default=None)
@@ -205,7 +225,9 @@ def run_drill(ctx: Context, name: str, fault: Fault, restore: Callable[[Context,
         "fault": info,
         "requests": {"value": wrk.requests + probe.sent, "unit": "requests"},
         "failed_requests": {
-            "value": failed_http + sum(wrk.errors.values()) - wrk.errors.get("status", 0)
+            "value": failed_http
+            + sum(wrk.errors.values())
+            - wrk.errors.get("status", 0)
             + len(probe.failures),
             "unit": "requests",
             "note": "nginx non-2xx (499 excluded) + wrk socket errors/timeouts + failed probes",
@@ -224,14 +246,17 @@ def run_drill(ctx: Context, name: str, fault: Fault, restore: Callable[[Context,
 
 
 def drills_table(results: list[dict[str, Any]]) -> str:
-    lines = ["| drill | requests | failed | recover s | acked writes | lost | cache hit % | status |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| drill | requests | failed | recover s | acked writes | lost | cache hit % | status |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for r in results:
         acked = r["acknowledged_writes"]["value"]
         lost = acked["created_lost"] + acked["published_lost"]
         lines.append(
             f"| {r['drill']} | {r['requests']['value']} | {r['failed_requests']['value']} "
-            f"| {r['time_to_recover']['value']} | {acked['created_acked'] + acked['published_acked']} "
+            f"| {r['time_to_recover']['value']} "
+            f"| {acked['created_acked'] + acked['published_acked']} "
             f"| {lost} | {r['cache']['value']['hit_rate']} | {'PASS' if lost == 0 else 'MISS'} |"
         )
     return "\n".join(lines)
@@ -248,6 +273,9 @@ def run_drills(ctx: Context, meta: dict[str, Any], stamp: str, smoke: bool = Fal
     path = report.write_results(result, stamp, "drills-smoke" if smoke else "drills")
     print(drills_table(results))
     print(f"\nresults: {path}")
-    lost = sum(r["acknowledged_writes"]["value"]["created_lost"]
-               + r["acknowledged_writes"]["value"]["published_lost"] for r in results)
+    lost: int = sum(
+        r["acknowledged_writes"]["value"]["created_lost"]
+        + r["acknowledged_writes"]["value"]["published_lost"]
+        for r in results
+    )
     return lost > 0

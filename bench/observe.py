@@ -188,7 +188,10 @@ def server_figures(delta: MetricsSnapshot, requests: int) -> dict[str, Any]:
             "value": delta.histogram_quantiles("sharestack_db_pool_wait_seconds"),
             "unit": "ms",
         },
-        "db_query": {"value": delta.histogram_quantiles("sharestack_db_query_seconds"), "unit": "ms"},
+        "db_query": {
+            "value": delta.histogram_quantiles("sharestack_db_query_seconds"),
+            "unit": "ms",
+        },
         "db_statements_per_request": {
             "value": round(delta.total("sharestack_db_statements_total") / max(requests, 1), 3),
             "unit": "statements/request",

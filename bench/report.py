@@ -13,7 +13,9 @@ Point = dict[str, Any]
 
 
 def _point(points: list[Point], scenario: str, conns: int) -> Point | None:
-    return next((p for p in points if p["scenario"] == scenario and p["connections"] == conns), None)
+    return next(
+        (p for p in points if p["scenario"] == scenario and p["connections"] == conns), None
+    )
 
 
 def _v(point: Point | None, *path: str) -> Any:
@@ -37,7 +39,9 @@ def _errors(point: Point) -> int:
     return int(sum(errors.values()))
 
 
-def _target(name: str, value: float | None, unit: str, ok: bool | None, rule: str) -> dict[str, Any]:
+def _target(
+    name: str, value: float | None, unit: str, ok: bool | None, rule: str
+) -> dict[str, Any]:
     status = "n/a" if ok is None else ("PASS" if ok else "MISS")
     return {"target": name, "rule": rule, "value": value, "unit": unit, "status": status}
 
@@ -47,33 +51,77 @@ def evaluate(points: list[Point], high: int, low: int) -> list[dict[str, Any]]:
     targets = []
     mixed_hi = _point(points, "mixed", high)
     db_p99 = _v(mixed_hi, "db_time", "value", "p99")
-    targets.append(_target(f"DB time p99 @{high} (mixed)", db_p99, "ms",
-                           None if db_p99 is None else db_p99 < 50, "< 50 ms (aim < 10 ms)"))
+    targets.append(
+        _target(
+            f"DB time p99 @{high} (mixed)",
+            db_p99,
+            "ms",
+            None if db_p99 is None else db_p99 < 50,
+            "< 50 ms (aim < 10 ms)",
+        )
+    )
     cold_p99 = _v(_point(points, "cold", high), "db_time", "value", "p99")
-    targets.append(_target(f"DB time p99 @{high} (cold point lookups, aim)", cold_p99, "ms",
-                           None if cold_p99 is None else cold_p99 < 10, "< 10 ms (aim)"))
+    targets.append(
+        _target(
+            f"DB time p99 @{high} (cold point lookups, aim)",
+            cold_p99,
+            "ms",
+            None if cold_p99 is None else cold_p99 < 10,
+            "< 10 ms (aim)",
+        )
+    )
     hit = _v(mixed_hi, "cache", "value", "hit_rate")
-    targets.append(_target(f"cache hit rate @{high} (mixed)", hit, "%",
-                           None if hit is None else hit >= 80, ">= 80 % (aim >= 95 %)"))
+    targets.append(
+        _target(
+            f"cache hit rate @{high} (mixed)",
+            hit,
+            "%",
+            None if hit is None else hit >= 80,
+            ">= 80 % (aim >= 95 %)",
+        )
+    )
     total_errors = sum(_errors(p) for p in points)
     failed = sum(non_2xx(p) for p in points if p["scenario"] != "login") + total_errors
-    targets.append(_target("errors + timeouts, every point", failed, "requests", failed == 0, "== 0"))
+    targets.append(
+        _target("errors + timeouts, every point", failed, "requests", failed == 0, "== 0")
+    )
     for name in ("cached", "cold", "feeds", "writes", "mixed"):
         lo, hi = _point(points, name, low), _point(points, name, high)
         if lo is None or hi is None:
             continue
         ratio = _ratio(_v(hi, "throughput", "value"), _v(lo, "throughput", "value"))
-        targets.append(_target(f"throughput @{high} / @{low} ({name})", ratio, "x",
-                               None if ratio is None else ratio >= 0.9, ">= 0.9"))
+        targets.append(
+            _target(
+                f"throughput @{high} / @{low} ({name})",
+                ratio,
+                "x",
+                None if ratio is None else ratio >= 0.9,
+                ">= 0.9",
+            )
+        )
         lat = _v(hi, "http_latency", "value") or {}
         tail = _ratio(lat.get("p99"), lat.get("mean"))
-        targets.append(_target(f"HTTP p99 / mean @{high} ({name})", tail, "x",
-                               None if tail is None else tail <= 2, "<= 2"))
+        targets.append(
+            _target(
+                f"HTTP p99 / mean @{high} ({name})",
+                tail,
+                "x",
+                None if tail is None else tail <= 2,
+                "<= 2",
+            )
+        )
     cached = _v(_point(points, "cached", high), "throughput", "value")
     base = _v(_point(points, "baseline", high), "throughput", "value")
     ratio = _ratio(cached, base)
-    targets.append(_target(f"cached / baseline throughput @{high}", ratio, "x",
-                           None if ratio is None else ratio >= 0.6, ">= 0.6"))
+    targets.append(
+        _target(
+            f"cached / baseline throughput @{high}",
+            ratio,
+            "x",
+            None if ratio is None else ratio >= 0.6,
+            ">= 0.6",
+        )
+    )
     return targets
 
 
@@ -91,8 +139,10 @@ def annotate_baseline(points: list[Point]) -> None:
 
 
 def table(points: list[Point], targets: list[dict[str, Any]]) -> str:
-    head = ("| scenario | conns | req/s | vs base | p50 ms | p99 ms | mean ms | errors | DB p99 ms "
-            "| cache hit % | redis cmd/req | wrk CPU % |")
+    head = (
+        "| scenario | conns | req/s | vs base | p50 ms | p99 ms | mean ms | errors | DB p99 ms "
+        "| cache hit % | redis cmd/req | wrk CPU % |"
+    )
     lines = [head, "|" + "---|" * 12]
     for p in points:
         lat = _v(p, "http_latency", "value") or {}
@@ -100,13 +150,16 @@ def table(points: list[Point], targets: list[dict[str, Any]]) -> str:
             f"| {p['scenario']} | {p['connections']} | {_fmt(_v(p, 'throughput', 'value'))} "
             f"| {_fmt(_v(p, 'throughput_vs_baseline', 'value'))} | {_fmt(lat.get('p50'))} "
             f"| {_fmt(lat.get('p99'))} | {_fmt(lat.get('mean'))} | {_errors(p) + non_2xx(p)} "
-            f"| {_fmt(_v(p, 'db_time', 'value', 'p99'))} | {_fmt(_v(p, 'cache', 'value', 'hit_rate'))} "
+            f"| {_fmt(_v(p, 'db_time', 'value', 'p99'))} "
+            f"| {_fmt(_v(p, 'cache', 'value', 'hit_rate'))} "
             f"| {_fmt(_v(p, 'redis_commands_per_request', 'value'))} "
             f"| {_fmt(_v(p, 'generator_cpu', 'value'))} |"
         )
     lines += ["", "| target | rule | value | status |", "|---|---|---|---|"]
     for t in targets:
-        lines.append(f"| {t['target']} | {t['rule']} | {_fmt(t['value'])} {t['unit']} | {t['status']} |")
+        lines.append(
+            f"| {t['target']} | {t['rule']} | {_fmt(t['value'])} {t['unit']} | {t['status']} |"
+        )
     return "\n".join(lines)
 
 
@@ -142,7 +195,9 @@ def chart(points: list[Point], path: Path, low: int, high: int) -> Path:
         rps = [_v(_point(points, s, conns), "throughput", "value") or 0 for s in names]
         ax_rps.bar(xs, rps, width, label=f"{conns} connections")
         for q, marker in (("p50", "o"), ("p90", "^"), ("p99", "s")):
-            lat = [_v(_point(points, s, conns), "http_latency", "value", q) or math.nan for s in names]
+            lat = [
+                _v(_point(points, s, conns), "http_latency", "value", q) or math.nan for s in names
+            ]
             ax_lat.scatter(xs, lat, marker=marker, label=f"{q} @{conns}")
     for ax in (ax_rps, ax_lat):
         ax.set_xticks(range(len(names)), names)

@@ -78,7 +78,10 @@ async def _sessions(topo: Topology, user_ids: list[int]) -> list[str]:
 
 def prepare_inputs(ctx: Context) -> None:
     s = ctx.size
-    hot = [f"/api/v1/contents/slug/{content_slug(rank_to_id(r, s.contents))}" for r in range(1, HOT_KEYS + 1)]
+    hot = [
+        f"/api/v1/contents/slug/{content_slug(rank_to_id(r, s.contents))}"
+        for r in range(1, HOT_KEYS + 1)
+    ]
     ctx.files["hot"] = ctx.write("hot.paths", hot)
     creators = list(range(1, min(s.creators, 20) + 1))
     readers = list(range(s.creators + 1, min(s.users, s.creators + 200) + 1))
@@ -96,8 +99,9 @@ def prepare_inputs(ctx: Context) -> None:
 
 def _feed_paths(ctx: Context) -> list[str]:
     """First three pages of some creators' and tags' feeds (cursors from the API itself)."""
-    from bench.textgen import tag_names
     from sharestack.content.service import tag_slug
+
+    from bench.textgen import tag_names
 
     starts = [f"/api/v1/creators/{c}/contents" for c in range(1, min(ctx.size.creators, 50) + 1)]
     starts += [
@@ -120,7 +124,10 @@ def _feed_paths(ctx: Context) -> list[str]:
 def _cold_paths(ctx: Context, count: int) -> Path:
     lines = []
     for _ in range(count):
-        lines.append(f"/api/v1/contents/slug/{content_slug(rank_to_id(ctx.cold_next_rank, ctx.size.contents))}")
+        lines.append(
+            "/api/v1/contents/slug/"
+            + content_slug(rank_to_id(ctx.cold_next_rank, ctx.size.contents))
+        )
         ctx.cold_next_rank = max(HOT_KEYS + 1, ctx.cold_next_rank - 1)
     return ctx.write("cold.paths", lines)
 
@@ -185,7 +192,13 @@ SCENARIOS = [
 def measure(ctx: Context, scenario: Scenario, conns: int) -> dict[str, Any]:
     topo = ctx.topo
     if ctx.warmup_s > 0:
-        run_wrk(topo.base_url, scenario.script, conns, ctx.warmup_s, scenario.env(ctx, conns, ctx.warmup_s))
+        run_wrk(
+            topo.base_url,
+            scenario.script,
+            conns,
+            ctx.warmup_s,
+            scenario.env(ctx, conns, ctx.warmup_s),
+        )
     env = scenario.env(ctx, conns, ctx.duration_s)
     api_urls = [a.base_url for a in topo.apis]
     redis_nodes = [*topo.redis.nodes.values(), topo.cache]
@@ -197,7 +210,10 @@ def measure(ctx: Context, scenario: Scenario, conns: int) -> dict[str, Any]:
     t0 = time.monotonic()
     result = run_wrk(topo.base_url, scenario.script, conns, ctx.duration_s, env)
     wall = time.monotonic() - t0
-    cpu = {k: round(100 * (process_tree_cpu(v) - cpu_before[k]) / wall, 1) for k, v in server_pids.items()}
+    cpu = {
+        k: round(100 * (process_tree_cpu(v) - cpu_before[k]) / wall, 1)
+        for k, v in server_pids.items()
+    }
     redis_after = redis_commands(redis_nodes)
     delta = MetricsSnapshot.scrape(api_urls).delta(before)
     time.sleep(0.2)  # nginx writes its log line after the response is sent
@@ -208,7 +224,7 @@ def measure(ctx: Context, scenario: Scenario, conns: int) -> dict[str, Any]:
     figures["redis_commands_per_request"] = {
         "value": round((redis_after - redis_before) / max(result.requests, 1), 2),
         "unit": "commands/request",
-        "note": "INFO total_commands_processed on every Redis node (replication and Sentinel included)",
+        "note": "INFO total_commands_processed of every Redis node (Sentinel/replication too)",
     }
     figures["server_cpu"] = {"value": cpu, "unit": "% of one core"}
     return figures
@@ -218,7 +234,9 @@ def _server_pids(topo: Topology) -> dict[str, list[int]]:
     pids = {
         "api": [a.proc.pid for a in topo.apis if a.proc.alive()],
         "mariadb": [topo.primary.proc.pid, topo.replica.proc.pid],
-        "redis": [n.proc.pid for n in [*topo.redis.nodes.values(), topo.cache] if n.proc is not None],
+        "redis": [
+            n.proc.pid for n in [*topo.redis.nodes.values(), topo.cache] if n.proc is not None
+        ],
     }
     if topo.nginx is not None:
         pids["nginx"] = [topo.nginx.pid]

@@ -21,9 +21,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from tqdm import tqdm
-
-from bench import textgen
 from sharestack.auth.security import hash_password
 from sharestack.content.service import make_excerpt, tag_slug
 from sharestack.models import (
@@ -37,6 +34,9 @@ from sharestack.models import (
     UserAuth,
     UserProfile,
 )
+from tqdm import tqdm
+
+from bench import textgen
 
 BENCH_PASSWORD = "bench-password-not-secret"  # noqa: S105 - a throwaway data set's password
 BATCH = 1000
@@ -84,7 +84,7 @@ class Seeder:
         # The synchronous driver: a bulk load gains nothing from asyncio.
         self.engine = sa.create_engine(url.replace("+asyncmy", "+pymysql"), pool_pre_ping=True)
         self.size = size
-        self.rng = random.Random(seed)
+        self.rng = random.Random(seed)  # noqa: S311 - reproducible data, not secrets
         self.now = datetime.now(UTC).replace(microsecond=0)
         self.bar = tqdm(total=self._total_rows(), unit="rows", desc="seeding", smoothing=0.1)
 

@@ -10,18 +10,20 @@ from __future__ import annotations
 import random
 
 # Common words; random sentences of them have the character mix of ordinary Chinese writing.
-WORDS = (
+_WORDS = (
     "我们 今天 一起 学习 如何 使用 这个 平台 创作者 订阅 内容 更新 读者 喜欢 分享 经验 技术 "
     "生活 旅行 美食 摄影 音乐 电影 阅读 写作 设计 编程 数据 系统 服务 性能 缓存 数据库 "
     "城市 春天 夏天 秋天 冬天 早上 晚上 朋友 家人 工作 周末 计划 目标 方法 问题 答案 "
     "故事 历史 文化 艺术 科学 自然 健康 运动 咖啡 茶 山 海 风景 记录 思考 感受 变化 "
     "发现 重要 简单 复杂 有趣 安静 热闹 快乐 认真 自由 未来 过去 现在 时间 空间 世界"
-).split()
+)
+WORDS = tuple(_WORDS.split())
 PUNCTUATION = "，，，、；"
-TAG_NAMES = (
+_TAG_NAMES = (
     "科技 生活 旅行 美食 摄影 音乐 电影 读书 写作 设计 编程 数据 健康 运动 咖啡 历史 文化 "
     "艺术 科学 自然 城市 教育 职场 理财 游戏 动漫 宠物 家居 时尚 汽车"
-).split()
+)
+TAG_NAMES = tuple(_TAG_NAMES.split())
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂"
 

@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-
 from tests.support.mariadb import MariaDBFactory, MariaDBServer
 from tests.support.nginx import EdgeLayout, prepare, start_nginx, stop_nginx
 from tests.support.processes import ManagedProcess, free_port, wait_until
@@ -76,7 +75,16 @@ class Topology:
         name = f"api-{index + 1}"
         proc = ManagedProcess(
             name,
-            [sys.executable, "-m", "sharestack", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            [
+                sys.executable,
+                "-m",
+                "sharestack",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
             self.run_dir / name / "api.log",
             env=self.env,
             cwd=self.run_dir,  # never a developer's backend/.env
@@ -138,8 +146,9 @@ def _lift_per_ip_limits(conf_dir: Path) -> None:
     limits = conf_dir / "sharestack" / "limits.conf"
     limits.write_text(re.sub(r"rate=\d+r/[sm]", "rate=1000000r/s", limits.read_text()))
     app = conf_dir / "sharestack" / "app.conf"
-    text = re.sub(r"limit_conn sharestack_conn \d+;", "limit_conn sharestack_conn 60000;",
-                  app.read_text())
+    text = re.sub(
+        r"limit_conn sharestack_conn \d+;", "limit_conn sharestack_conn 60000;", app.read_text()
+    )
     # nginx counts requests arriving within the same millisecond against the burst, whatever
     # the rate: a fast stream of tiny answers (a 503 storm) would otherwise trip it.
     app.write_text(re.sub(r"burst=\d+", "burst=100000", text))
@@ -190,7 +199,9 @@ def topology(run_dir: Path, seed_fn: object = None, apis: int = 2) -> Iterator[T
         redis = stack.enter_context(sentinel_cluster(run_dir / "redis"))
         cache = start_cache(run_dir / "redis")
         stack.callback(cache.stop)
-        topo = Topology(run_dir, primary, replica, redis, cache, api_env(primary, replica, redis, cache))
+        topo = Topology(
+            run_dir, primary, replica, redis, cache, api_env(primary, replica, redis, cache)
+        )
         stack.callback(topo.stop)
         topo.migrate()
         print(f"servers up and migrated in {time.monotonic() - t0:.1f} s", flush=True)
