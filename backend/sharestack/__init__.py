@@ -1,0 +1,1 @@
+"""ShareStack: backend platform for creator content subscriptions."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -55,6 +55,16 @@ class Settings(BaseSettings):
     db_pool_recycle: int = Field(default=1800, ge=1)
     db_pool_timeout: float = Field(default=10.0, gt=0)
     db_echo: bool = False
+    # Read replicas (sharestack.db.replicas / consistency): read-your-writes mode (gtid | sticky
+    # | off), the sticky window, the longest a read waits for the caller's GTID on a replica, the
+    # lag beyond which a replica gets no reads, how often replicas are sampled, and how long a
+    # replica may take to answer a connect or a sample.
+    db_read_your_writes: Literal["gtid", "sticky", "off"] = "gtid"
+    db_sticky_seconds: float = Field(default=2.0, ge=0)
+    db_gtid_wait_timeout: float = Field(default=0.2, gt=0, le=30)
+    db_replica_max_lag_seconds: float = Field(default=5.0, ge=0)
+    db_replica_check_interval: float = Field(default=1.0, gt=0)
+    db_replica_timeout: float = Field(default=2.0, gt=0)
 
     # --- redis ----------------------------------------------------------------------------
     redis_url: str | None = Field(default=None, description="Unset: in-process store")

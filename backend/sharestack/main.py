@@ -11,10 +11,11 @@ from fastapi import FastAPI
 from sharestack.api import api_router
 from sharestack.auth.sessions import SessionStore
 from sharestack.cache.redis import RedisRoles
-from sharestack.config import Settings, get_settings
+from sharestack.config import Environment, Settings, get_settings
+from sharestack.db.consistency import ReadYourWritesMiddleware
 from sharestack.db.engine import Database
 from sharestack.errors import install_error_handlers
-from sharestack.health.router import default_checks
+from sharestack.health.router import default_checks, replica_checks
 from sharestack.health.router import router as health_router
 from sharestack.logging import configure_logging
 from sharestack.middleware import BodyLimitMiddleware, RequestContextMiddleware
@@ -30,7 +31,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.db = Database(settings)
         app.state.redis = RedisRoles.from_settings(settings)
         app.state.sessions = SessionStore(app.state.redis, settings)
-        app.state.readiness = default_checks(app)
+        app.state.readiness = [*default_checks(app), replica_checks(app)]
+        await app.state.db.start()
         # Long-lived start-up objects need no collecting: freezing them keeps full GC passes
         # (and the latency spikes they cause under load) short.
         gc.collect()
@@ -57,6 +59,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
         app.include_router(baseline_router)
     # Added last = outermost: the request id exists before anything else runs.
+    app.add_middleware(
+        ReadYourWritesMiddleware,
+        cookie_secure=settings.cookie_secure,
+        expose_servers=settings.environment is Environment.test,
+    )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
     return app

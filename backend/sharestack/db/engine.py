@@ -8,6 +8,8 @@ utf8mb4_0900_ai_ci on MySQL 8).
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable, Collection
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,7 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 
 from sharestack.config import Settings
 from sharestack.db.base import CHARSET, COLLATION
+from sharestack.db.consistency import ReadYourWrites
 from sharestack.db.pool import FairAsyncQueuePool
+from sharestack.db.replicas import ReplicaMonitor, ReplicaState
 from sharestack.db.session import ReadSession, WriteSession
 
 
@@ -34,7 +38,7 @@ def _on_sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(url: str, settings: Settings) -> AsyncEngine:
+def make_engine(url: str, settings: Settings, connect_timeout: float | None = None) -> AsyncEngine:
     sa_url = sa.make_url(url)
     if sa_url.get_backend_name() == "sqlite":
         if sa_url.database:
@@ -55,32 +59,102 @@ def make_engine(url: str, settings: Settings) -> AsyncEngine:
         pool_recycle=settings.db_pool_recycle,
         pool_timeout=settings.db_pool_timeout,
         pool_pre_ping=True,
+        # A replica that stopped answering must fail fast so the read moves elsewhere.
+        connect_args={"connect_timeout": connect_timeout} if connect_timeout else {},
     )
     sa.event.listen(engine.sync_engine, "connect", _on_mysql_connect)
     return engine
 
 
+def _label(url: str) -> str:
+    parsed = sa.make_url(url)
+    return f"{parsed.host}:{parsed.port or 3306}"
+
+
 class Database:
-    """The primary engine, the replica engines, and a session factory for each kind."""
+    """The primary engine, the replica engines (each with its own pool and breaker), and a
+    session factory for each kind. Which engine a ReadSession uses is decided per request by
+    :class:`~sharestack.db.consistency.ReadYourWrites`."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.write_engine = make_engine(settings.primary_database_url, settings)
-        self.read_engines = [make_engine(url, settings) for url in settings.database_replica_urls]
+        self.replicas = [
+            ReplicaState(_label(url), make_engine(url, settings, settings.db_replica_timeout))
+            for url in settings.database_replica_urls
+        ]
+        self.read_engines = [r.engine for r in self.replicas]
+        # @@server_id of each engine's server, learnt on connect (reported in the test env).
+        self.server_ids: dict[int, int] = {}
+        if self.is_mysql:
+            for engine in [self.write_engine, *self.read_engines]:
+                sa.event.listen(engine.sync_engine, "connect", self._server_id_listener(engine))
         self.write_sessionmaker = async_sessionmaker(
             self.write_engine, class_=WriteSession, expire_on_commit=False, autoflush=False
         )
         self.read_sessionmaker = async_sessionmaker(
-            self.read_engines[0] if self.read_engines else self.write_engine,
-            class_=ReadSession,
-            expire_on_commit=False,
-            autoflush=False,
+            self.write_engine, class_=ReadSession, expire_on_commit=False, autoflush=False
         )
+        self.monitor = ReplicaMonitor(
+            self.replicas,
+            interval=settings.db_replica_check_interval,
+            max_lag=settings.db_replica_max_lag_seconds,
+            timeout=settings.db_replica_timeout,
+        )
+        self.consistency = ReadYourWrites(
+            self,
+            settings.db_read_your_writes,
+            settings.db_sticky_seconds,
+            settings.db_gtid_wait_timeout,
+            settings.secret_key,
+        )
+        self._next = itertools.count()
+
+    def _server_id_listener(self, engine: AsyncEngine) -> Callable[[Any, Any], None]:
+        key = id(engine.sync_engine)
+
+        def listener(dbapi_conn: Any, _record: Any) -> None:
+            cursor = dbapi_conn.cursor()
+            cursor.execute("SELECT @@server_id")
+            self.server_ids[key] = int(cursor.fetchone()[0])
+            cursor.close()
+
+        return listener
+
+    def server_id(self, engine: AsyncEngine | sa.Engine) -> int | None:
+        sync = engine.sync_engine if isinstance(engine, AsyncEngine) else engine
+        return self.server_ids.get(id(sync))
 
     @property
     def is_mysql(self) -> bool:
         return self.write_engine.dialect.name in ("mysql", "mariadb")
 
+    def choose_replica(self, exclude: Collection[AsyncEngine] = ()) -> ReplicaState | None:
+        """A healthy replica, round robin; None when every breaker is open (reads go to the
+        primary)."""
+        healthy = [r for r in self.replicas if r.healthy and r.engine not in exclude]
+        if not healthy:
+            return None
+        return healthy[next(self._next) % len(healthy)]
+
+    def report_failure(self, replica: ReplicaState | AsyncEngine, exc: BaseException) -> None:
+        """A read failed on this replica: open its breaker now; the monitor closes it again."""
+        if isinstance(replica, AsyncEngine):
+            found = [r for r in self.replicas if r.engine is replica]
+            if not found:
+                return
+            replica = found[0]
+        replica.mark(False, f"read failed: {type(exc).__name__}"[:200])
+
+    def replica_health(self) -> list[dict[str, Any]]:
+        """Breaker state per replica, for /readyz and the metrics exporter."""
+        return [r.snapshot() for r in self.replicas]
+
+    async def start(self) -> None:
+        if self.is_mysql:
+            await self.monitor.start()
+
     async def dispose(self) -> None:
+        await self.monitor.stop()
         for engine in [self.write_engine, *self.read_engines]:
             await engine.dispose()

@@ -72,6 +72,26 @@ def default_checks(app: FastAPI) -> list[ReadinessCheck]:
     return [database, redis_roles]
 
 
+def replica_checks(app: FastAPI) -> ReadinessCheck:
+    """One non-critical entry per read replica, from the lag breaker's last sample (no I/O here:
+    the breaker samples every second). An open breaker sends reads to the primary, so the
+    instance stays ready."""
+
+    async def replicas() -> list[CheckResult]:
+        return [
+            CheckResult(
+                name=f"db_replica_{state['name']}",
+                ok=bool(state["healthy"]),
+                latency_ms=0.0,
+                detail=None if state["healthy"] else f"{state['reason']} (reads go elsewhere)",
+                critical=False,
+            )
+            for state in app.state.db.replica_health()
+        ]
+
+    return replicas
+
+
 @router.get("/healthz", include_in_schema=True)
 async def healthz() -> ORJSONResponse:
     return ORJSONResponse({"status": "ok"})

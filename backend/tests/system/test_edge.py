@@ -279,7 +279,10 @@ def test_static_and_media_caching_headers_and_gzip(edge: Edge) -> None:
 def test_access_log_is_json_and_shares_the_request_id_with_the_api(edge: Edge) -> None:
     given = f"trace-{uuid.uuid4().hex}"
     with edge.client() as client:
-        mine = client.get(edge.db_get, headers={"X-Request-ID": given})
+        # A client-supplied X-Forwarded-For is not evidence: nginx replaces it with the peer.
+        mine = client.get(
+            edge.db_get, headers={"X-Request-ID": given, "X-Forwarded-For": "203.0.113.9"}
+        )
         generated = client.get(edge.db_get)
     assert mine.status_code == 200
     assert mine.headers["x-request-id"] == given
@@ -308,6 +311,7 @@ def test_access_log_is_json_and_shares_the_request_id_with_the_api(edge: Edge) -
         (api_line,) = api_lines()
         assert api_line["path"] == edge.db_get
         assert api_line["status"] == 200
+        assert api_line["client"] == "127.0.0.1"
     print(f"\nnginx access line: {json.dumps(edge.access_entry(given))}")
 
 

@@ -1,0 +1,175 @@
+"""Read-your-writes: after a caller commits a write, their reads see it.
+
+The caller is keyed by a small signed token, set on the response of any request whose
+WriteSession committed a change: as a cookie (``ss_ryw``) for browsers, and in the
+``X-Read-After`` header for API clients that do not keep cookies (bearer tokens), which send it
+back in the same header. It works for anonymous and signed-in callers alike and needs no
+server-side state. Two modes (``DB_READ_YOUR_WRITES``):
+
+``gtid`` (default)
+    The cookie carries the primary's GTID position read right after the COMMIT. A later read
+    picks a healthy replica and waits there (``MASTER_GTID_WAIT`` / ``WAIT_FOR_EXECUTED_GTID_SET``)
+    at most ``DB_GTID_WAIT_TIMEOUT`` seconds; on timeout the read goes to the primary. Exact, and
+    cheap: a replica that is already past the position answers at once (~0.1-0.2 ms), so the
+    writer keeps reading from replicas; only a lagging replica costs the timeout.
+``sticky``
+    For ``DB_STICKY_SECONDS`` (default 2 s) after a write, the caller's reads go to the primary.
+    No query at all, but it moves every writer's reads to the primary for the whole window, and a
+    replica lagging longer than the window serves stale data to the writer.
+``off``
+    Reads after writes may be stale (WriteSession is still always the primary).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import hmac
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from sharestack.db.replicas import FAILOVER_ERRORS, current_gtid, wait_for_gtid
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from sharestack.db.engine import Database
+    from sharestack.db.session import ReadSession
+
+COOKIE = "ss_ryw"
+HEADER = "x-read-after"
+# In gtid mode the token outlives the sticky window: checking it costs one fast query, and it
+# keeps protecting the writer however long the replica lags.
+GTID_TOKEN_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class Token:
+    expires_at: float
+    gtid: str
+
+
+def _sign(key: bytes, payload: str) -> str:
+    return hmac.new(key, payload.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def encode_token(key: bytes, token: Token) -> str:
+    gtid = base64.urlsafe_b64encode(token.gtid.encode()).decode().rstrip("=")
+    payload = f"{token.expires_at:.3f}.{gtid}"
+    return f"{payload}.{_sign(key, payload)}"
+
+
+def decode_token(key: bytes, raw: str | None, now: float | None = None) -> Token | None:
+    """The caller's token if it is genuine and unexpired; anything else counts as no token."""
+    if not raw or raw.count(".") != 3:
+        return None
+    payload, signature = raw.rsplit(".", 1)
+    if not hmac.compare_digest(_sign(key, payload), signature):
+        return None
+    try:
+        whole, frac, gtid = payload.split(".", 2)
+        expires_at = float(f"{whole}.{frac}")
+        decoded = base64.urlsafe_b64decode(gtid + "=" * (-len(gtid) % 4)).decode()
+    except ValueError:
+        return None
+    if expires_at < (now if now is not None else time.time()):
+        return None
+    return Token(expires_at, decoded)
+
+
+class ReadYourWrites:
+    def __init__(
+        self, db: Database, mode: str, sticky_seconds: float, wait_timeout: float, secret: str
+    ) -> None:
+        self.db, self.mode = db, mode
+        self.sticky_seconds, self.wait_timeout = sticky_seconds, wait_timeout
+        self.key = hashlib.sha256(b"sharestack-ryw:" + secret.encode()).digest()
+
+    async def after_commit(self, request: Request, session: AsyncSession) -> None:
+        """Called by the write dependency after a COMMIT that changed something."""
+        if self.mode == "off" or not self.db.replicas:
+            return
+        if self.mode == "sticky":
+            token = Token(time.time() + self.sticky_seconds, "")
+        else:
+            # A new (rolled back) transaction on the same pool; the position read now includes
+            # the COMMIT that just returned.
+            gtid = await current_gtid(await session.connection())
+            token = Token(time.time() + GTID_TOKEN_SECONDS, gtid)
+        request.state.ryw_cookie = (encode_token(self.key, token), token.expires_at)
+
+    async def read_session(self, request: Request) -> ReadSession:
+        """This request's ReadSession, bound to the server it may read from.
+
+        In gtid mode the wait runs on the session's own connection, which its reads then use:
+        ``MASTER_GTID_WAIT`` touches no table, so the transaction's snapshot is only taken by the
+        first real read, after the wait returned.
+        """
+        maker = self.db.read_sessionmaker
+        replica = self.db.choose_replica()
+        if replica is None:
+            return maker(bind=self.db.write_engine)
+        token = decode_token(self.key, request.headers.get(HEADER) or request.cookies.get(COOKIE))
+        if token is None or self.mode == "off":
+            return maker(bind=replica.engine)
+        if self.mode == "sticky" or not token.gtid:
+            return maker(bind=self.db.write_engine)
+        session = maker(bind=replica.engine)
+        started = time.perf_counter()
+        try:
+            applied = await wait_for_gtid(await session.connection(), token.gtid, self.wait_timeout)
+        except FAILOVER_ERRORS as exc:
+            self.db.report_failure(replica, exc)
+            applied = False
+        request.state.db_gtid_wait_ms = (time.perf_counter() - started) * 1000
+        if applied:
+            return session
+        with contextlib.suppress(*FAILOVER_ERRORS):
+            await session.close()
+        return maker(bind=self.db.write_engine)
+
+
+class ReadYourWritesMiddleware:
+    """Sets the read-your-writes cookie the write dependency left in the request state, and in
+    the test environment reports which servers (``@@server_id``) served the request in
+    ``X-DB-Server`` (and the GTID wait in ``X-DB-Wait-Ms``)."""
+
+    def __init__(self, app: ASGIApp, cookie_secure: bool, expose_servers: bool) -> None:
+        self.app, self.cookie_secure, self.expose = app, cookie_secure, expose_servers
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        state = scope.setdefault("state", {})
+
+        async def send_with_cookie(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                cookie = state.get("ryw_cookie")
+                if cookie is not None:
+                    value, expires_at = cookie
+                    max_age = max(1, int(expires_at - time.time()))
+                    attrs = f"{COOKIE}={value}; Max-Age={max_age}; Path=/; HttpOnly; SameSite=Lax"
+                    if self.cookie_secure:
+                        attrs += "; Secure"
+                    headers.append((b"set-cookie", attrs.encode()))
+                    headers.append((HEADER.encode(), value.encode()))
+                if self.expose:
+                    servers = state.get("db_servers")
+                    if servers:
+                        joined = ",".join(str(s) for s in sorted(servers))
+                        headers.append((b"x-db-server", joined.encode()))
+                    if "db_gtid_wait_ms" in state:
+                        headers.append(
+                            (b"x-db-wait-ms", f"{state['db_gtid_wait_ms']:.3f}".encode())
+                        )
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_cookie)

@@ -1,0 +1,1 @@
+"""Operational tooling run beside the API (backups, restores); no request-path code."""

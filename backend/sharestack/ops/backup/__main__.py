@@ -1,0 +1,3 @@
+from sharestack.ops.backup.cli import main
+
+raise SystemExit(main())
