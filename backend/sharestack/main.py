@@ -29,6 +29,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.db = Database(settings)
+        # Database time per checkout into /metrics (the metrics registry comes with the Redis
+        # tier; until it is there, nothing is exported).
+        if getattr(settings, "metrics_enabled", False):
+            from sharestack.metrics.db import instrument_database
+
+            instrument_database(app.state.db)
         app.state.redis = RedisRoles.from_settings(settings)
         app.state.sessions = SessionStore(app.state.redis, settings)
         app.state.readiness = [*default_checks(app), replica_checks(app)]
