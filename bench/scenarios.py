@@ -28,7 +28,7 @@ from bench.observe import (
     server_figures,
 )
 from bench.seed import BENCH_PASSWORD, SeedSize, content_slug
-from bench.topology import Topology
+from bench.topology import Topology, edge_settled
 
 STRIDE = 7919
 HOT_KEYS = 100
@@ -191,6 +191,7 @@ SCENARIOS = [
 
 def measure(ctx: Context, scenario: Scenario, conns: int) -> dict[str, Any]:
     topo = ctx.topo
+    settle_s = edge_settled(topo)
     if ctx.warmup_s > 0:
         run_wrk(
             topo.base_url,
@@ -227,6 +228,11 @@ def measure(ctx: Context, scenario: Scenario, conns: int) -> dict[str, Any]:
         "note": "INFO total_commands_processed of every Redis node (Sentinel/replication too)",
     }
     figures["server_cpu"] = {"value": cpu, "unit": "% of one core"}
+    figures["edge_settle_wait"] = {
+        "value": round(settle_s, 2),
+        "unit": "s",
+        "note": "waited before the warm-up for nginx to have every API instance back",
+    }
     return figures
 
 

@@ -65,7 +65,7 @@ def content_slug(content_id: int) -> str:
 
 
 def user_email(user_id: int) -> str:
-    return f"user{user_id}@bench.sharestack.test"
+    return f"user{user_id}@bench.example.com"
 
 
 def _batches(rows: Iterator[dict[str, Any]], size: int = BATCH) -> Iterator[list[dict[str, Any]]]:

@@ -138,6 +138,20 @@ class Topology:
             api.proc.stop()
 
 
+def edge_settled(topo: Topology, in_a_row: int = 6, timeout: float = 60) -> float:
+    """Wait until /readyz through nginx answers 200 ``in_a_row`` times running (round robin:
+    every instance), so one scenario's failures (nginx takes an instance out for fail_timeout
+    after max_fails) do not spill into the next. Returns the seconds waited."""
+    streak = 0
+
+    def settled() -> bool:
+        nonlocal streak
+        streak = streak + 1 if _ready(topo.base_url) else 0
+        return streak >= in_a_row
+
+    return wait_until(settled, timeout, "nginx to reach healthy API instances")
+
+
 def _ready(base_url: str) -> bool:
     return httpx.get(f"{base_url}/readyz", timeout=2).status_code == 200
 

@@ -17,7 +17,7 @@ end
 
 function request()
   i = i + 1
-  local body = string.format('{"email":"user%d@bench.sharestack.test","password":"%s"}',
+  local body = string.format('{"email":"user%d@bench.example.com","password":"%s"}',
     (i % users) + 1, password)
   return wrk.format("POST", "/api/v1/auth/login", { ["Content-Type"] = "application/json" }, body)
 end
