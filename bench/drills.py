@@ -24,6 +24,7 @@ from bench import report
 from bench.load import WrkResult, run_wrk
 from bench.observe import LogWindow, MetricsSnapshot, access_figures, server_figures
 from bench.scenarios import Context, mixed_env
+from bench.topology import edge_settled
 
 
 @dataclass
@@ -186,6 +187,7 @@ def run_drill(
     post_s: float,
 ) -> dict[str, Any]:
     topo = ctx.topo
+    edge_settled(topo)
     for old in (ctx.work / "acks").glob("acked-*.log"):
         old.unlink()
     authors = (ctx.work / "authors.tokens").read_text().split()

@@ -57,7 +57,8 @@ class SeedSize:
 
     @classmethod
     def small(cls) -> SeedSize:
-        return cls(users=500, creators=50, contents=3_000, tags=30, subscriptions=500)
+        # Enough contents that the cold scenario's keys stay cold through a smoke run.
+        return cls(users=2_000, creators=100, contents=20_000, tags=30, subscriptions=2_000)
 
 
 def content_slug(content_id: int) -> str:
