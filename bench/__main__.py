@@ -26,7 +26,11 @@ LOW, HIGH = 10, 100
 
 def _args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="bench")
-    parser.add_argument("command", choices=["run", "drills"])
+    parser.add_argument(
+        "command",
+        choices=["run", "drills", "smoke"],
+        help="smoke = run --smoke then drills --smoke on one topology (CI)",
+    )
     parser.add_argument("--small", action="store_true", help="small data set (CI)")
     parser.add_argument(
         "--smoke", action="store_true", help="small data, seconds per point: harness check only"
@@ -40,10 +44,11 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = _args(argv)
+    args.smoke = args.smoke or args.command == "smoke"
     small = args.small or args.smoke
     size = SeedSize.small() if small else SeedSize.full()
-    duration = args.duration or (2.0 if args.smoke else 10.0)
-    warmup = args.warmup if args.warmup is not None else (1.0 if args.smoke else 3.0)
+    duration = args.duration or (1.5 if args.smoke else 10.0)
+    warmup = args.warmup if args.warmup is not None else (0.5 if args.smoke else 3.0)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     run_dir = Path(tempfile.mkdtemp(prefix=f"ss_bench_{stamp}_"))
     meta: dict[str, Any] = {
@@ -59,12 +64,13 @@ def main(argv: list[str] | None = None) -> int:
             ctx = Context(topo, size, run_dir / "work", duration, warmup)
             ctx.work.mkdir()
             prepare_inputs(ctx)
-            if args.command == "run":
+            failed = False
+            if args.command in ("run", "smoke"):
                 failed = _bench(ctx, args, meta, stamp)
-            else:
+            if args.command in ("drills", "smoke"):
                 from bench.drills import run_drills
 
-                failed = run_drills(ctx, meta, stamp, smoke=args.smoke)
+                failed = run_drills(ctx, meta, stamp, smoke=args.smoke) or failed
     finally:
         if args.keep or failed:
             print(f"run directory kept: {run_dir}", file=sys.stderr)

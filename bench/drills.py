@@ -10,6 +10,7 @@ answered 200 (wrk's and the probe's) must be in the primary afterwards.
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -213,6 +214,10 @@ def run_drill(
     probe.stop.set()
     prober.join()
     restore(ctx, info)
+    try:
+        settled: float | None = round(edge_settled(topo), 2)
+    except TimeoutError:
+        settled = None
     delta = MetricsSnapshot.scrape([a.base_url for a in topo.apis]).delta(before)
     wrk = holder["r"]
     access = access_figures(window.entries())
@@ -241,6 +246,11 @@ def run_drill(
             "note": "fault injection → last failed probe (0: no probe failed)",
         },
         "acknowledged_writes": {"value": lost, "unit": "writes"},
+        "healthy_after_restore": {
+            "value": settled is not None,
+            "unit": "bool",
+            "note": f"every instance answered /readyz through nginx {settled} s after the restore",
+        },
         "http_latency": access["http_latency"],
         "status_counts": access["status_counts"],
         "cache": server_figures(delta, wrk.requests)["cache"],
@@ -265,7 +275,7 @@ def drills_table(results: list[dict[str, Any]]) -> str:
 
 
 def run_drills(ctx: Context, meta: dict[str, Any], stamp: str, smoke: bool = False) -> bool:
-    pre_s, post_s = (1.0, 5.0) if smoke else (3.0, 15.0)
+    pre_s, post_s = (1.0, 4.0) if smoke else (3.0, 15.0)
     results = []
     for name, fault, restore in DRILLS:
         print(f"→ drill: {name}", flush=True)
@@ -280,4 +290,7 @@ def run_drills(ctx: Context, meta: dict[str, Any], stamp: str, smoke: bool = Fal
         + r["acknowledged_writes"]["value"]["published_lost"]
         for r in results
     )
-    return lost > 0
+    unhealthy = [r["drill"] for r in results if not r["healthy_after_restore"]["value"]]
+    for name in unhealthy:
+        print(f"DRILL FAIL {name}: the topology did not come back", file=sys.stderr)
+    return lost > 0 or bool(unhealthy)

@@ -13,8 +13,7 @@ drills: install ## failure drills under the mixed workload (Redis failover, DB r
 	$(BENCH) drills
 
 bench-smoke: install ## CI: short bench + drills on a small data set; checks figures exist and nothing failed
-	$(BENCH) run --smoke
-	$(BENCH) drills --smoke
+	$(BENCH) smoke
 
 bench-lint: install ## ruff and mypy --strict on bench/
 	cd $(CURDIR) && $(VENV)/bin/ruff check --config $(BACKEND)/pyproject.toml bench && \
