@@ -225,6 +225,12 @@ def measure(ctx: Context, scenario: Scenario, conns: int) -> dict[str, Any]:
     figures: dict[str, Any] = {"scenario": scenario.name, "connections": conns}
     figures.update(result.figures())
     figures.update(access_figures(window.entries()))
+    ok = sum(n for s, n in figures["status_counts"]["value"].items() if s.startswith("2"))
+    figures["good_throughput"] = {
+        "value": round(ok / result.duration_s, 1) if result.duration_s else 0.0,
+        "unit": "requests/s",
+        "note": "2xx answers only (nginx log), the throughput the targets compare",
+    }
     figures.update(server_figures(delta, result.requests))
     figures["redis_commands_per_request"] = {
         "value": round((redis_after - redis_before) / max(result.requests, 1), 2),

@@ -54,7 +54,7 @@ def _point(scenario: str, conns: int, rps: float, p99: float, mean: float) -> di
     return {
         "scenario": scenario,
         "connections": conns,
-        "throughput": {"value": rps},
+        "good_throughput": {"value": rps},
         "errors": {"value": {"connect": 0, "timeout": 0}},
         "status_counts": {"value": {"200": 100, "499": 3}},
         "http_latency": {"value": {"p99": p99, "mean": mean}},
@@ -78,6 +78,15 @@ def test_targets_use_ratios_of_the_same_run() -> None:
     assert status["HTTP p99 / mean @100 (mixed)"] == "MISS"  # 2.4
     assert status["errors + timeouts, every point"] == "PASS"  # a 499 is not a failure
     assert status["DB time p99 @100 (mixed)"] == "PASS"
+
+
+def test_a_point_with_failures_is_degraded_whatever_its_ratios() -> None:
+    points = [_point("writes", 10, 100, 20, 10), _point("writes", 100, 200, 15, 10)]
+    points[1]["status_counts"]["value"]["503"] = 5
+    status = {t["target"]: t["status"] for t in report.evaluate(points, 100, 10)}
+    assert status["throughput @100 / @10 (writes)"] == "MISS"
+    assert status["HTTP p99 / mean @100 (writes)"] == "MISS"
+    assert status["errors + timeouts, every point"] == "MISS"
 
 
 def test_only_the_per_ip_limits_are_lifted(tmp_path: Path) -> None:
