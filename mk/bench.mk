@@ -6,8 +6,8 @@ BENCH := cd $(CURDIR) && PYTHONPATH=$(BACKEND) $(PY) -m bench
 
 .PHONY: bench drills bench-smoke bench-lint
 
-# bench-smoke (about 3 minutes) belongs in CI as well; it fails while writes under concurrency hit
-# InnoDB deadlocks that end in 500s (see bench/README.md, "Known findings").
+# bench-smoke (about 3 minutes here) belongs in CI as well, once concurrent writes stop ending in
+# InnoDB deadlocks (500s that make nginx take instances out): until then it fails on them.
 CI_CHECKS += bench-lint
 
 bench: install ## full benchmark: real topology, 100k contents, every scenario at 10 and 100 connections
