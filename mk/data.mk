@@ -1,5 +1,5 @@
 # Data tier: replicas, read/write splitting, backups and point-in-time recovery (issue 3).
-.PHONY: test-data backup-drill check-data
+.PHONY: test-data backup-drill check-data check-data-image
 
 DATA_SHELL := deploy/backup/backup.sh deploy/mysql/init/10-users.sh deploy/mysql/init/20-replication.sh
 
@@ -15,3 +15,8 @@ check-data: ## lint the backup entry point and the MySQL init scripts (bash -n, 
 	shellcheck $(DATA_SHELL)
 
 CI_CHECKS += check-data
+
+check-data-image: install ## hadolint on the backup service's Dockerfile
+	cd $(BACKEND) && $(VENV)/bin/hadolint --no-color ../deploy/backup/Dockerfile
+
+CI_CHECKS += check-data-image

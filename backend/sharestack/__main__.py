@@ -18,6 +18,8 @@ def main(argv: list[str] | None = None) -> None:
     serve.add_argument("--reload", action="store_true", help="restart on code changes (dev)")
     serve.add_argument("--no-migrate", action="store_true", help="skip applying migrations")
 
+    commands.add_parser("worker", help="run the job worker (SAQ on the queue Redis)")
+
     migrate = commands.add_parser("migrate", help="apply migrations (or go back to a revision)")
     migrate.add_argument("revision", nargs="?", default="head")
     migrate.add_argument("--downgrade", action="store_true")
@@ -31,6 +33,12 @@ def main(argv: list[str] | None = None) -> None:
     configure_logging(settings.log_level)
     if args.command == "migrate":
         asyncio.run(run_migrations(settings, args.revision, downgrade=args.downgrade))
+        return
+
+    if args.command == "worker":
+        from sharestack.jobs.runtime import run_worker
+
+        asyncio.run(run_worker(settings))
         return
 
     if not args.no_migrate:

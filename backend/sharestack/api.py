@@ -1,12 +1,13 @@
 """Mounts every domain's router under /api/v1, one line each."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
 from sharestack.auth.router import router as auth_router
 from sharestack.content.router import router as content_router
+from sharestack.ratelimit.dependencies import api_rate_limit
 from sharestack.users.router import router as users_router
 
-api_router = APIRouter(prefix="/api/v1")
+api_router = APIRouter(prefix="/api/v1", dependencies=[Depends(api_rate_limit)])
 api_router.include_router(auth_router)
 api_router.include_router(users_router)
 api_router.include_router(content_router)

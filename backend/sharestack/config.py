@@ -73,6 +73,29 @@ class Settings(BaseSettings):
     redis_queue_url: str | None = None
     redis_ratelimit_url: str | None = None
     redis_key_prefix: str = "ss:"
+    # Per role and process; a request waits for a free connection rather than failing.
+    redis_max_connections: int = Field(default=100, ge=2, le=10_000)
+    # How long a command keeps retrying through a failover before the request fails (503).
+    redis_retry_budget_seconds: float = Field(default=8.0, ge=0, le=60)
+    # Sentinel: with REDIS_SENTINELS set, every role whose URL comes from REDIS_URL finds its
+    # master through Sentinel (the URL still gives DB and password); a role with its own
+    # REDIS_<ROLE>_URL (typically the cache instance) connects directly.
+    redis_sentinels: str | None = Field(default=None, description="host:port,host:port,...")
+    redis_sentinel_master: str = "sharestack"
+    redis_sentinel_password: str | None = None
+
+    # --- cache, rate limits, jobs (the Redis tier) ----------------------------------------
+    cache_enabled: bool = True
+    cache_stampede_guard: bool = True
+    rate_limit_enabled: bool = True
+    # "N/second|minute|hour|day" (also "N/5minutes"); GCRA: a burst of N, then N per period.
+    rate_limit_anonymous: str = "300/minute"
+    rate_limit_authenticated: str = "1200/minute"
+    rate_limit_auth: str = Field(
+        default="10/minute", description="login, register and password attempts, per IP"
+    )
+    worker_concurrency: int = Field(default=10, ge=1, le=200)
+    metrics_enabled: bool = True
 
     # --- auth -----------------------------------------------------------------------------
     session_ttl_seconds: int = Field(default=14 * 24 * 3600, ge=60)
@@ -84,6 +107,14 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     # The benchmark's baseline route (sharestack.health.baseline); never on in production.
     bench_endpoints: bool = False
+
+    @field_validator("rate_limit_anonymous", "rate_limit_authenticated", "rate_limit_auth")
+    @classmethod
+    def _rate_limit_syntax(cls, value: str) -> str:
+        from sharestack.ratelimit.limiter import Limit
+
+        Limit.parse(value)  # fail at start-up, not on the first request
+        return value
 
     @field_validator("database_replica_urls", mode="before")
     @classmethod

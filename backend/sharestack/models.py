@@ -3,6 +3,7 @@
 from sharestack.auth.models import UserAuth
 from sharestack.content.models import Content, ContentTag, ContentVersion, Tag
 from sharestack.db.base import Base
+from sharestack.jobs.models import OutboxJob
 from sharestack.payments.models import Payment, Payout
 from sharestack.subscriptions.models import Subscription, SubscriptionPlan
 from sharestack.users.models import User, UserProfile
@@ -13,6 +14,7 @@ __all__ = [
     "Content",
     "ContentTag",
     "ContentVersion",
+    "OutboxJob",
     "Payment",
     "Payout",
     "Subscription",

@@ -6,18 +6,19 @@ from sharestack.auth import service
 from sharestack.auth.dependencies import CurrentSession, get_session_store
 from sharestack.auth.schemas import LoginRequest, LoginResponse, RegisterRequest
 from sharestack.db.session import WriteSessionDep
+from sharestack.ratelimit.dependencies import AuthRateLimit
 from sharestack.users.schemas import MeRead
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 
-@router.post("/register", status_code=status.HTTP_201_CREATED)
+@router.post("/register", status_code=status.HTTP_201_CREATED, dependencies=[AuthRateLimit])
 async def register(body: RegisterRequest, session: WriteSessionDep) -> MeRead:
     user = await service.register(session, body.email, body.password, body.display_name)
     return await MeRead.load(session, user)
 
 
-@router.post("/login")
+@router.post("/login", dependencies=[AuthRateLimit])
 async def login(
     body: LoginRequest, request: Request, response: Response, session: WriteSessionDep
 ) -> LoginResponse:

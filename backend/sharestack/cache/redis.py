@@ -4,14 +4,25 @@ Roles: ``sessions`` (DB 0), ``cache`` (DB 1), ``queue`` (DB 2), ``ratelimit`` (D
 has its own URL setting, so moving a role to its own instance needs configuration, not code. With
 no Redis configured, every role is served by one in-process fakeredis server (embedded default):
 the same client API, the same code paths.
+
+Clients retry with backoff through a failover and, with ``REDIS_SENTINELS``, find the master
+through Sentinel and drop their pools on ``+switch-master`` (see ``sharestack.cache.clients``).
+The cache role retries once only: a cache read that cannot reach Redis falls through to the
+database at once rather than waiting out a failover.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import redis.asyncio as redis
 
+from sharestack.cache.clients import (
+    SentinelConfig,
+    SwitchMasterWatcher,
+    make_client,
+    retries_for_budget,
+)
 from sharestack.config import Settings
 
 ROLE_DB = {"sessions": 0, "cache": 1, "queue": 2, "ratelimit": 3}
@@ -39,6 +50,7 @@ class RedisRoles:
     ratelimit: redis.Redis
     prefix: str
     embedded: bool
+    watcher: SwitchMasterWatcher | None = field(default=None, repr=False)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RedisRoles:
@@ -50,15 +62,37 @@ class RedisRoles:
             server = fakeredis.FakeServer()
             for role, db in ROLE_DB.items():
                 clients[role] = fakeredis.FakeAsyncRedis(server=server, db=db)
-        else:
+        watched: list[redis.Redis] = []
+        sentinel = SentinelConfig.parse(
+            settings.redis_sentinels,
+            settings.redis_sentinel_master,
+            settings.redis_sentinel_password,
+        )
+        if not embedded:
             for role in ROLE_DB:
                 url = role_url(settings, role)
                 if url is None:
                     raise ValueError(f"REDIS_{role.upper()}_URL or REDIS_URL must be set")
-                clients[role] = redis.Redis.from_url(
-                    url, socket_timeout=2.0, socket_connect_timeout=2.0, health_check_interval=30
+                via_sentinel = sentinel is not None and not getattr(settings, f"redis_{role}_url")
+                clients[role] = make_client(
+                    url,
+                    sentinel=sentinel if via_sentinel else None,
+                    retries=1
+                    if role == "cache"
+                    else retries_for_budget(settings.redis_retry_budget_seconds),
+                    socket_timeout=0.5 if role == "cache" else 1.0,
+                    client_name=f"sharestack-{role}",
+                    max_connections=settings.redis_max_connections,
                 )
-        return cls(**clients, prefix=settings.redis_key_prefix, embedded=embedded)
+                if via_sentinel:
+                    watched.append(clients[role])
+        watcher = SwitchMasterWatcher(sentinel, watched) if sentinel and watched else None
+        return cls(**clients, prefix=settings.redis_key_prefix, embedded=embedded, watcher=watcher)
+
+    def start(self) -> None:
+        """Start background work that needs a running event loop (the +switch-master watcher)."""
+        if self.watcher is not None:
+            self.watcher.start()
 
     def key(self, role: str, *parts: str | int) -> str:
         """``ss:sess:abc`` — one prefix per deployment, one segment per role."""
@@ -73,5 +107,7 @@ class RedisRoles:
         }
 
     async def close(self) -> None:
+        if self.watcher is not None:
+            await self.watcher.stop()
         for client in self.distinct_clients().values():
             await client.aclose()

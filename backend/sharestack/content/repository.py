@@ -158,3 +158,12 @@ async def versions(session: ReadSession, content_id: int) -> Sequence[ContentVer
         .order_by(ContentVersion.version.desc())
     )
     return result.scalars().all()
+
+
+async def tag_slugs(session: ReadSession, content_id: int) -> list[str]:
+    rows = await session.execute(
+        sa.select(Tag.slug)
+        .join(ContentTag, ContentTag.tag_id == Tag.id)
+        .where(ContentTag.content_id == content_id)
+    )
+    return list(rows.scalars().all())

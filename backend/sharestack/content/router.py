@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from sharestack.auth.dependencies import CurrentSession, OptionalSession
-from sharestack.content import service
+from sharestack.content import cached, service
 from sharestack.content.schemas import (
     ContentCreate,
     ContentRead,
@@ -34,18 +34,22 @@ async def create_content(
     return await service.read(session, content, caller.user_id)
 
 
-@router.get("/contents/slug/{slug}")
+# The hot reads below answer from the cache (sharestack.content.cached): on a hit they return the
+# cached JSON bytes and never open a database session.
+
+
+@router.get("/contents/slug/{slug}", response_model=ContentRead)
 async def read_content_by_slug(
-    slug: Slug, caller: OptionalSession, session: ReadSessionDep
-) -> ContentRead:
-    return await service.read_by_slug(session, slug, caller.user_id if caller else None)
+    slug: Slug, request: Request, caller: OptionalSession, session: ReadSessionDep
+) -> Response:
+    return await cached.read_by_slug(request, session, slug, caller.user_id if caller else None)
 
 
-@router.get("/contents/{content_id}")
+@router.get("/contents/{content_id}", response_model=ContentRead)
 async def read_content(
-    content_id: Id, caller: OptionalSession, session: ReadSessionDep
-) -> ContentRead:
-    return await service.read_by_id(session, content_id, caller.user_id if caller else None)
+    content_id: Id, request: Request, caller: OptionalSession, session: ReadSessionDep
+) -> Response:
+    return await cached.read_by_id(request, session, content_id, caller.user_id if caller else None)
 
 
 @router.patch("/contents/{content_id}")
@@ -96,15 +100,15 @@ async def my_contents(
     return await service.author_items(session, caller.user_id, cursor, limit)
 
 
-@router.get("/creators/{user_id}/contents")
+@router.get("/creators/{user_id}/contents", response_model=Page[ContentTeaser])
 async def creator_feed(
-    user_id: Id, session: ReadSessionDep, cursor: Cursor = None, limit: Limit = 20
-) -> Page[ContentTeaser]:
-    return await service.creator_feed(session, user_id, cursor, limit)
+    user_id: Id, request: Request, cursor: Cursor = None, limit: Limit = 20
+) -> Response:
+    return await cached.creator_feed(request, user_id, cursor, limit)
 
 
-@router.get("/tags/{slug}/contents")
+@router.get("/tags/{slug}/contents", response_model=Page[ContentTeaser])
 async def tag_feed(
-    slug: TagSlug, session: ReadSessionDep, cursor: Cursor = None, limit: Limit = 20
-) -> Page[ContentTeaser]:
-    return await service.tag_feed(session, slug, cursor, limit)
+    slug: TagSlug, request: Request, cursor: Cursor = None, limit: Limit = 20
+) -> Response:
+    return await cached.tag_feed(request, slug, cursor, limit)

@@ -13,7 +13,7 @@ import secrets
 import unicodedata
 from collections.abc import Sequence
 
-from sharestack.content import repository
+from sharestack.content import cache_scopes, repository
 from sharestack.content.exceptions import ContentNotFound, NotAuthor, TagNotFound
 from sharestack.content.models import Content, ContentVersion
 from sharestack.content.schemas import (
@@ -26,6 +26,7 @@ from sharestack.content.schemas import (
 )
 from sharestack.db.base import utcnow
 from sharestack.db.session import ReadSession, WriteSession
+from sharestack.jobs import outbox
 from sharestack.pagination import Position, decode_cursor, encode_cursor
 from sharestack.subscriptions import service as subscriptions_service
 
@@ -84,6 +85,8 @@ async def create(session: WriteSession, author_id: int, data: ContentCreate) -> 
     await repository.add(session, content)
     await repository.add(session, _snapshot(content, author_id))
     await _set_tags(session, content, data.tags)
+    # Nothing public yet, but a reader may have cached "not found" for this id or slug.
+    await cache_scopes.track(session, content)
     return content
 
 
@@ -102,6 +105,7 @@ async def get_for_author(session: WriteSession, content_id: int, user_id: int) -
 async def update(
     session: WriteSession, content: Content, editor_id: int, changes: ContentUpdate
 ) -> Content:
+    await cache_scopes.track(session, content)  # where it appears before the change
     data = changes.model_dump(exclude_unset=True, exclude_none=True)
     tags = data.pop("tags", None)
     for field, value in data.items():
@@ -113,6 +117,7 @@ async def update(
     await repository.add(session, _snapshot(content, editor_id))
     if tags is not None:
         await _set_tags(session, content, tags)
+    await cache_scopes.track(session, content)  # and where it appears after
     return content
 
 
@@ -122,6 +127,9 @@ async def publish(session: WriteSession, content: Content) -> Content:
         content.published_at = utcnow()
         await session.flush()
         await repository.sync_tag_publication(session, content)
+        await cache_scopes.track(session, content)
+        # Warm the cache once the publication has committed (the outbox runs it after commit).
+        await outbox.enqueue(session, "warm_content_cache", content_id=content.id)
     return content
 
 
@@ -131,10 +139,12 @@ async def unpublish(session: WriteSession, content: Content) -> Content:
         content.published_at = None
         await session.flush()
         await repository.sync_tag_publication(session, content)
+        await cache_scopes.track(session, content)
     return content
 
 
 async def delete(session: WriteSession, content: Content) -> None:
+    await cache_scopes.track(session, content)
     await repository.delete(session, content)
 
 

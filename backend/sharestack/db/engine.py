@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from sharestack.config import Settings
+from sharestack.db.after_commit import AfterCommitHook
 from sharestack.db.base import CHARSET, COLLATION
 from sharestack.db.consistency import ReadYourWrites
 from sharestack.db.pool import FairAsyncQueuePool
@@ -78,6 +79,8 @@ class Database:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        # Run after every committed write transaction (see sharestack.db.after_commit).
+        self.after_commit_hooks: list[AfterCommitHook] = []
         self.write_engine = make_engine(settings.primary_database_url, settings)
         self.replicas = [
             ReplicaState(_label(url), make_engine(url, settings, settings.db_replica_timeout))

@@ -135,6 +135,8 @@ def _note_servers(request: Request, db: Database, session: AsyncSession) -> None
 
 
 async def _write_session(request: Request) -> AsyncIterator[WriteSession]:
+    from sharestack.db.after_commit import discard_after_rollback, run_after_commit
+
     db = get_database(request)
     async with db.write_sessionmaker() as session:
         try:
@@ -145,10 +147,13 @@ async def _write_session(request: Request) -> AsyncIterator[WriteSession]:
             await session.commit()
         except BaseException:
             await session.rollback()
+            discard_after_rollback(session)
             raise
         _note_servers(request, db, session)
         if wrote:
             await db.consistency.after_commit(request, session)
+        # Cache invalidation and the outbox wake-up: after the commit, before the response.
+        await run_after_commit(db, session)
 
 
 async def _read_session(request: Request) -> AsyncIterator[ReadSession]:

@@ -2,11 +2,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Request, Response
 
 from sharestack.auth.dependencies import CurrentUser
-from sharestack.db.session import ReadSessionDep, WriteSessionDep
-from sharestack.users import service
+from sharestack.db.session import WriteSessionDep
+from sharestack.users import cached, service
 from sharestack.users.schemas import MeRead, ProfileRead, ProfileUpdate
 
 router = APIRouter(tags=["users"])
@@ -25,6 +25,6 @@ async def update_me(body: ProfileUpdate, user: CurrentUser, session: WriteSessio
     return await MeRead.load(session, user)
 
 
-@router.get("/users/{user_id}")
-async def read_profile(user_id: UserIdPath, session: ReadSessionDep) -> ProfileRead:
-    return await service.public_profile(session, user_id)
+@router.get("/users/{user_id}", response_model=ProfileRead)
+async def read_profile(user_id: UserIdPath, request: Request) -> Response:
+    return await cached.public_profile(request, user_id)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from sharestack.cache import invalidation, keys
 from sharestack.db.session import ReadSession, WriteSession
 from sharestack.errors import NotFound
 from sharestack.users import repository
@@ -33,6 +34,7 @@ async def update_profile(session: WriteSession, user_id: int, changes: ProfileUp
     for field, value in changes.model_dump(exclude_unset=True, exclude_none=True).items():
         setattr(profile, field, value)
     await session.flush()
+    invalidation.note(session, keys.scope_profile(user_id))
 
 
 async def public_profile(session: ReadSession, user_id: int) -> ProfileRead:

@@ -486,3 +486,38 @@ def test_scheduled_entry_point_backs_up_at_once_archives_binlogs_and_stops_clean
     assert listed.returncode == 0
     assert "rows=" in listed.stdout
     primary.stop()
+
+
+def test_one_shot_entry_point_with_compose_style_settings(
+    mariadb_factory: MariaDBFactory, tmp_path: Path
+) -> None:
+    """`backup.sh` as the compose backup service calls it daily: host names and passwords in
+    the environment (the backup password holds a quote, a backslash and an '@'), binlogs copied
+    up to now, a full backup, retention applied."""
+    primary = mariadb_factory.create("compose-style")
+    seed(primary, 300)
+    backup_dir = tmp_path / "backups"
+    result = subprocess.run(
+        ["bash", str(BACKEND.parent / "deploy" / "backup" / "backup.sh")],
+        env={
+            **os.environ,
+            "PYTHON": sys.executable,
+            "BACKUP_DIR": str(backup_dir),
+            "BACKUP_PRIMARY_HOST": "127.0.0.1",
+            "BACKUP_MYSQL_PORT": str(primary.port),
+            "MYSQL_APP_DATABASE": APP_DB,
+            "MYSQL_BACKUP_PASSWORD": primary.creds.backup,
+            "MYSQL_REPLICATION_PASSWORD": primary.creds.repl,
+            "BACKUP_RETENTION_DAYS": "7",
+        },
+        cwd=BACKEND,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "full backup done" in result.stderr
+    assert list(backup_dir.glob("full/*/manifest.json"))
+    assert list((backup_dir / "binlog").glob("mysql-bin.*"))
+    primary.stop()

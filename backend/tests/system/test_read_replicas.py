@@ -267,7 +267,7 @@ def test_sticky_mode_sends_the_writer_to_the_primary_for_the_window(
         replica,
         "api-sticky",
         DB_READ_YOUR_WRITES="sticky",
-        DB_STICKY_SECONDS="1.5",
+        DB_STICKY_SECONDS="4",
     )
     try:
         writer, user_id = sign_up(api, "sticky")
@@ -281,9 +281,42 @@ def test_sticky_mode_sends_the_writer_to_the_primary_for_the_window(
             assert own.json()["bio"] == f"s{i}"
             assert own.headers["x-db-server"] == str(primary.server_id)
         FIGURES["sticky_read_after_write_http_ms"] = _summary(times)
-        time.sleep(1.6)
+        # A window of seconds, not a fraction: a loaded CI machine can take over a second
+        # between a write's response and the next request.
+        time.sleep(4.2)
         after = writer.get(f"/api/v1/users/{user_id}")
         assert after.headers["x-db-server"] == str(replica.server_id)
+    finally:
+        api.proc.stop()
+
+
+def test_breaker_opens_when_the_replica_lags_beyond_the_threshold(stack: dict[str, Any]) -> None:
+    primary, replica = stack["primary"], stack["replica"]
+    api = start_api(stack["tmp"], primary, replica, "api-lag", DB_REPLICA_MAX_LAG_SECONDS="1")
+    try:
+        writer, user_id = sign_up(api, "lag")
+        caught_up(primary, replica)
+        replica.query("STOP SLAVE")
+        replica.query("CHANGE MASTER TO MASTER_DELAY = 3600")
+        replica.query("START SLAVE")
+        wait_until(lambda: readyz_replica(api)["ok"], 10, "breaker closed after the restart")
+        assert writer.patch("/api/v1/me", json={"bio": "lagging"}).status_code == 200
+        started = time.perf_counter()
+        # Seconds_Behind_Master grows from the write's timestamp; beyond 1 s the breaker opens.
+        wait_until(lambda: not readyz_replica(api)["ok"], 15, "breaker open on lag")
+        FIGURES["breaker_open_on_lag_seconds"] = round(time.perf_counter() - started, 3)
+        assert "lag" in readyz_replica(api)["error"]
+        with api.client() as anonymous:
+            read = anonymous.get(f"/api/v1/users/{user_id}")
+        assert read.json()["bio"] == "lagging"  # served by the primary, not the lagging replica
+        assert read.headers["x-db-server"] == str(primary.server_id)
+    finally:
+        replica.query("STOP SLAVE")
+        replica.query("CHANGE MASTER TO MASTER_DELAY = 0")
+        replica.query("START SLAVE")
+    try:
+        caught_up(primary, replica)
+        wait_until(lambda: readyz_replica(api)["ok"], 10, "breaker closed once caught up")
     finally:
         api.proc.stop()
 

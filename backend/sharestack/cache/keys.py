@@ -1,0 +1,109 @@
+"""Every Redis key pattern and cache TTL in one place.
+
+Each role gets its own prefix under ``REDIS_KEY_PREFIX`` (``RedisRoles.key(role, ...)``:
+``ss:sess:``, ``ss:cache:``, ``ss:q:``, ``ss:rl:``) so that the roles can share one instance
+(DB 0..3), move to separate instances, or to Redis Cluster, with no code change. Cache keys put
+the invalidation scope in a hash tag (``{content:42}``) so a value and its generation key land on
+the same Cluster slot and can be read with one MGET.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Family(StrEnum):
+    """Cache key families: hit/miss counters and TTLs are kept per family."""
+
+    CONTENT = "content"
+    CREATOR_FEED = "creator_feed"
+    TAG_FEED = "tag_feed"
+    PROFILE = "profile"
+
+
+# (fresh TTL seconds, negative TTL seconds). The jitter (±10 %) is applied in CacheAside so that
+# keys filled together do not expire together.
+TTLS: dict[Family, tuple[int, int]] = {
+    Family.CONTENT: (600, 30),
+    Family.CREATOR_FEED: (120, 30),
+    Family.TAG_FEED: (120, 30),
+    Family.PROFILE: (600, 30),
+}
+
+# Generation keys outlive every value they guard; losing one only costs misses.
+GENERATION_TTL = 86_400
+# Single-flight lock: how long a rebuild may hold it before another request may try.
+LOCK_TTL_MS = 5_000
+
+
+@dataclass(frozen=True)
+class CacheKey:
+    """A cached value's key and the generation key that invalidates it (same hash tag)."""
+
+    family: Family
+    value: str
+    generation: str
+    lock: str
+
+
+# -- invalidation scopes: one generation key each ---------------------------------------------
+
+
+def scope_content_id(content_id: int) -> str:
+    return f"content:id:{content_id}"
+
+
+def scope_content_slug(slug: str) -> str:
+    return f"content:slug:{slug}"
+
+
+def scope_creator_feed(creator_id: int) -> str:
+    """All pages of one creator's feed share a generation: one SET invalidates every page."""
+    return f"feed:creator:{creator_id}"
+
+
+def scope_tag_feed(tag_slug: str) -> str:
+    return f"feed:tag:{tag_slug}"
+
+
+def scope_profile(user_id: int) -> str:
+    return f"profile:{user_id}"
+
+
+def generation_key(prefix: str, scope: str) -> str:
+    return f"{prefix}{{{scope}}}:gen"
+
+
+# -- cache keys ---------------------------------------------------------------------------------
+
+
+def _key(prefix: str, family: Family, scope: str, detail: str = "") -> CacheKey:
+    base = f"{prefix}{{{scope}}}"
+    suffix = f":{detail}" if detail else ""
+    return CacheKey(
+        family=family,
+        value=f"{base}:v{suffix}",
+        generation=generation_key(prefix, scope),
+        lock=f"{base}:lock{suffix}",
+    )
+
+
+def content_by_id(prefix: str, content_id: int) -> CacheKey:
+    return _key(prefix, Family.CONTENT, scope_content_id(content_id))
+
+
+def content_by_slug(prefix: str, slug: str) -> CacheKey:
+    return _key(prefix, Family.CONTENT, scope_content_slug(slug))
+
+
+def creator_feed(prefix: str, creator_id: int, page: str) -> CacheKey:
+    return _key(prefix, Family.CREATOR_FEED, scope_creator_feed(creator_id), page)
+
+
+def tag_feed(prefix: str, tag_slug: str, page: str) -> CacheKey:
+    return _key(prefix, Family.TAG_FEED, scope_tag_feed(tag_slug), page)
+
+
+def profile(prefix: str, user_id: int) -> CacheKey:
+    return _key(prefix, Family.PROFILE, scope_profile(user_id))

@@ -1,0 +1,25 @@
+"""Which cache entries a content item appears in, noted by the write paths (see
+``sharestack.cache.invalidation``): its own entries by id and slug, its author's feed, its tags'
+feeds."""
+
+from __future__ import annotations
+
+from sharestack.cache import invalidation, keys
+from sharestack.content import repository
+from sharestack.content.models import Content
+from sharestack.db.session import WriteSession
+
+
+async def track(session: WriteSession, content: Content) -> None:
+    """Note every cached entry ``content`` appears in. Call before a change (where it appeared)
+    and after it (where it appears now): the slug, the author's feed and the tags may differ."""
+    if content.id is None:
+        return
+    tags = await repository.tag_slugs(session, content.id)
+    invalidation.note(
+        session,
+        keys.scope_content_id(content.id),
+        keys.scope_content_slug(content.slug),
+        keys.scope_creator_feed(content.author_id),
+        *(keys.scope_tag_feed(t) for t in tags),
+    )

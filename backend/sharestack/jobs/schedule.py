@@ -1,0 +1,24 @@
+"""The cron-like schedule: every periodic job, its cron expression, in one table.
+
+Expressions are croniter's (minute hour day month weekday, with an optional sixth field for
+seconds). Each entry runs once per schedule tick across all workers (SAQ makes the key unique).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Scheduled:
+    job: str
+    cron: str
+    timeout: int = 30
+
+
+SCHEDULE: tuple[Scheduled, ...] = (
+    # Redis memory and keyspace figures per role, for capacity planning (see docs/operations.md).
+    Scheduled("record_redis_stats", "* * * * * */15"),
+    # Committed jobs the API's relay did not hand over (an API process died after commit).
+    Scheduled("relay_outbox", "* * * * * */5"),
+)

@@ -1,0 +1,1 @@
+"""Prometheus metrics: the registry, the request-latency middleware and the /metrics endpoint."""

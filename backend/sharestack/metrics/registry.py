@@ -1,0 +1,122 @@
+"""Every metric the API and the worker export, in one registry.
+
+A private registry (not prometheus-client's global one) so that several apps in one test process
+do not collide, and so /metrics shows only ShareStack's figures plus the process collector.
+Names match deploy/prometheus/alerts.yml; change both together.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+ProcessCollector(registry=REGISTRY)
+
+# -- cache ---------------------------------------------------------------------------------------
+CACHE_HITS = Counter(
+    "sharestack_cache_hits", "Cache reads answered from Redis", ["family"], registry=REGISTRY
+)
+CACHE_MISSES = Counter(
+    "sharestack_cache_misses",
+    "Cache reads that went to the database",
+    ["family"],
+    registry=REGISTRY,
+)
+CACHE_LOADS = Counter(
+    "sharestack_cache_loads",
+    "Database loads made to fill the cache (fewer than misses when the stampede guard works)",
+    ["family"],
+    registry=REGISTRY,
+)
+CACHE_ERRORS = Counter(
+    "sharestack_cache_errors", "Cache Redis errors (each opens the breaker)", registry=REGISTRY
+)
+
+# -- rate limiting ------------------------------------------------------------------------------
+RATELIMIT_REJECTED = Counter(
+    "sharestack_ratelimit_rejected", "Requests answered 429", ["scope"], registry=REGISTRY
+)
+RATELIMIT_ERRORS = Counter(
+    "sharestack_ratelimit_errors",
+    "Rate-limit checks that could not reach Redis (the request was let through)",
+    registry=REGISTRY,
+)
+
+# -- HTTP -----------------------------------------------------------------------------------------
+REQUEST_LATENCY = Histogram(
+    "sharestack_http_request_duration_seconds",
+    "Time from request start to the end of the response body",
+    ["method", "route", "status"],
+    buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+    registry=REGISTRY,
+)
+
+# -- Redis, per role (filled at scrape time from INFO) -------------------------------------------
+REDIS_UP = Gauge(
+    "sharestack_redis_up", "1 if the role's Redis answered INFO", ["role"], registry=REGISTRY
+)
+REDIS_USED_MEMORY = Gauge(
+    "sharestack_redis_used_memory_bytes", "INFO used_memory", ["role"], registry=REGISTRY
+)
+REDIS_MAXMEMORY = Gauge(
+    "sharestack_redis_maxmemory_bytes",
+    "INFO maxmemory (0 = unbounded)",
+    ["role"],
+    registry=REGISTRY,
+)
+REDIS_EVICTED = Gauge(
+    "sharestack_redis_evicted_keys_total",
+    "INFO evicted_keys (a Redis counter, reset on restart)",
+    ["role"],
+    registry=REGISTRY,
+)
+REDIS_KEYSPACE_HITS = Gauge(
+    "sharestack_redis_keyspace_hits_total", "INFO keyspace_hits", ["role"], registry=REGISTRY
+)
+REDIS_KEYSPACE_MISSES = Gauge(
+    "sharestack_redis_keyspace_misses_total", "INFO keyspace_misses", ["role"], registry=REGISTRY
+)
+REDIS_CLIENTS = Gauge(
+    "sharestack_redis_connected_clients", "INFO connected_clients", ["role"], registry=REGISTRY
+)
+REDIS_IS_MASTER = Gauge(
+    "sharestack_redis_is_master", "1 if the role talks to a master", ["role"], registry=REGISTRY
+)
+REDIS_REPLICAS = Gauge(
+    "sharestack_redis_connected_replicas", "INFO connected_slaves", ["role"], registry=REGISTRY
+)
+REDIS_REPLICA_LAG = Gauge(
+    "sharestack_redis_replica_lag_bytes",
+    "master_repl_offset minus the slowest replica's acknowledged offset",
+    ["role"],
+    registry=REGISTRY,
+)
+REDIS_KEYS = Gauge("sharestack_redis_keys", "Keys in the role's DB", ["role"], registry=REGISTRY)
+
+# -- queue and outbox ----------------------------------------------------------------------------
+QUEUE_QUEUED = Gauge(
+    "sharestack_queue_jobs_queued", "Jobs waiting for a worker", ["queue"], registry=REGISTRY
+)
+QUEUE_ACTIVE = Gauge(
+    "sharestack_queue_jobs_active", "Jobs a worker is running", ["queue"], registry=REGISTRY
+)
+OUTBOX_PENDING = Gauge(
+    "sharestack_outbox_pending", "Committed jobs not yet handed to the queue", registry=REGISTRY
+)
+JOBS_RUN = Counter(
+    "sharestack_jobs",
+    "Jobs finished, by function and outcome",
+    ["function", "outcome"],
+    registry=REGISTRY,
+)
+
+# -- database pool --------------------------------------------------------------------------------
+DB_POOL_CHECKED_OUT = Gauge(
+    "sharestack_db_pool_checked_out", "Connections in use", ["engine"], registry=REGISTRY
+)
+DB_POOL_CAPACITY = Gauge(
+    "sharestack_db_pool_capacity", "pool_size + max_overflow", ["engine"], registry=REGISTRY
+)
+DB_POOL_OVERFLOW = Gauge(
+    "sharestack_db_pool_overflow", "Connections beyond pool_size", ["engine"], registry=REGISTRY
+)
