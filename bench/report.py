@@ -96,14 +96,14 @@ def evaluate(points: list[Point], high: int, low: int) -> list[dict[str, Any]]:
         if lo is None or hi is None:
             continue
         # A point with failures has degraded whatever its ratios say (failures are fast).
-        clean = _errors(lo) + non_2xx(lo) + _errors(hi) + non_2xx(hi) == 0
+        no_failures = _errors(lo) + non_2xx(lo) + _errors(hi) + non_2xx(hi) == 0
         ratio = _ratio(_v(hi, "good_throughput", "value"), _v(lo, "good_throughput", "value"))
         targets.append(
             _target(
                 f"throughput @{high} / @{low} ({name})",
                 ratio,
                 "x",
-                clean and ratio is not None and ratio >= 0.9,
+                no_failures and ratio is not None and ratio >= 0.9,
                 ">= 0.9, no failures",
             )
         )
@@ -114,7 +114,7 @@ def evaluate(points: list[Point], high: int, low: int) -> list[dict[str, Any]]:
                 f"HTTP p99 / mean @{high} ({name})",
                 tail,
                 "x",
-                clean and tail is not None and tail <= 2,
+                no_failures and tail is not None and tail <= 2,
                 "<= 2, no failures",
             )
         )
