@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -208,7 +209,7 @@ def run_drill(
     load.start()
     prober.start()
     time.sleep(pre_s)
-    t_fault = time.monotonic()
+    t_fault, fault_at = time.monotonic(), time.time()
     info = fault(ctx)
     load.join()
     probe.stop.set()
@@ -220,9 +221,18 @@ def run_drill(
         settled = None
     delta = MetricsSnapshot.scrape([a.base_url for a in topo.apis]).delta(before)
     wrk = holder["r"]
-    access = access_figures(window.entries())
+    entries = window.entries()
+    access = access_figures(entries)
     failed_http = sum(
         n for s, n in access["status_counts"]["value"].items() if s[0] != "2" and s != "499"
+    )
+    # Failures already happening before the fault are the workload's own, not the drill's.
+    before_fault = sum(
+        1
+        for e in entries
+        if str(e.get("status"))[0] != "2"
+        and e.get("status") != 499
+        and _epoch(str(e.get("time"))) < int(fault_at)
     )
     created, published = _acked_from_files(ctx)
     lost = _lost(ctx, created | set(probe.acked), published)
@@ -238,6 +248,11 @@ def run_drill(
             + len(probe.failures),
             "unit": "requests",
             "note": "nginx non-2xx (499 excluded) + wrk socket errors/timeouts + failed probes",
+        },
+        "failed_before_fault": {
+            "value": before_fault + sum(1 for t in probe.failures if t < t_fault),
+            "unit": "requests",
+            "note": "nginx non-2xx logged before the fault's second + probes failed before it",
         },
         "probe_failures": {"value": len(probe.failures), "unit": "probes"},
         "time_to_recover": {
@@ -257,16 +272,25 @@ def run_drill(
     }
 
 
+def _epoch(iso: str) -> float:
+    try:
+        return datetime.fromisoformat(iso).timestamp()
+    except ValueError:
+        return float("inf")
+
+
 def drills_table(results: list[dict[str, Any]]) -> str:
     lines = [
-        "| drill | requests | failed | recover s | acked writes | lost | cache hit % | status |",
-        "|---|---|---|---|---|---|---|---|",
+        "| drill | requests | failed | of which before the fault | recover s | acked writes "
+        "| lost | cache hit % | status |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         acked = r["acknowledged_writes"]["value"]
         lost = acked["created_lost"] + acked["published_lost"]
         lines.append(
             f"| {r['drill']} | {r['requests']['value']} | {r['failed_requests']['value']} "
+            f"| {r['failed_before_fault']['value']} "
             f"| {r['time_to_recover']['value']} "
             f"| {acked['created_acked'] + acked['published_acked']} "
             f"| {lost} | {r['cache']['value']['hit_rate']} | {'PASS' if lost == 0 else 'MISS'} |"
