@@ -99,7 +99,7 @@ def _start_redis_tier(app: FastAPI, settings: Settings) -> None:
         prefix=roles.key("cache"),
         stampede_guard=settings.cache_stampede_guard,
     )
-    app.state.db.after_commit_hooks.append(after_commit_hook(app.state.cache))
+    app.state.db.after_commit_hooks.append(after_commit_hook(app.state.cache, app.state.db))
     app.state.rate_limits = RateLimits.from_settings(settings)
     app.state.ratelimiter = (
         RateLimiter(roles.ratelimit, roles.key("rl")) if settings.rate_limit_enabled else None

@@ -41,6 +41,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from sharestack.cache import keys
+from sharestack.cache.fill import FILL_POSITION, REQUEST_ROUTING
 from sharestack.cache.keys import CacheKey, Family
 from sharestack.metrics.registry import CACHE_ERRORS, CACHE_HITS, CACHE_LOADS, CACHE_MISSES
 
@@ -48,6 +49,8 @@ logger = logging.getLogger(__name__)
 
 Loader = Callable[[], Awaitable[bytes | None]]
 
+# The "token" of a load that will not be stored: read as the request would without a cache.
+_UNCACHED = b"@" + REQUEST_ROUTING.encode()
 _NEGATIVE = b"-"  # payload marker for "not found" (negative caching)
 _POSITIVE = b"+"
 _POLL_INTERVAL = 0.02
@@ -86,7 +89,8 @@ class CacheAside:
         self.ttls = ttls or keys.TTLS
         self._open_until = 0.0
         self._inflight: dict[str, asyncio.Future[bytes | None]] = {}
-        self._pending_invalidations: set[str] = set()
+        # generation key -> the value it must get, for invalidations Redis could not take yet
+        self._pending_invalidations: dict[str, bytes] = {}
         self._retry_task: asyncio.Task[None] | None = None
 
     # -- reads -------------------------------------------------------------------------------
@@ -108,13 +112,14 @@ class CacheAside:
         """The cached bytes for ``key``, or ``loader()``'s bytes (None = not found, cached too)."""
         if not self._available():
             CACHE_MISSES.labels(key.family).inc()
-            return await self._load(key, loader)
+            # Cache off or unreachable: nothing is stored, so ordinary read routing is safe.
+            return await self._load(key, loader, _UNCACHED)
         try:
             found, payload, token = await self._read(key)
         except (RedisError, OSError) as exc:
             self._trip(exc)
             CACHE_MISSES.labels(key.family).inc()
-            return await self._load(key, loader)
+            return await self._load(key, loader, _UNCACHED)
         if found:
             CACHE_HITS.labels(key.family).inc()
             return payload
@@ -156,12 +161,20 @@ class CacheAside:
                 return True, (None if body[:1] == _NEGATIVE else body[1:]), token
         return False, None, token
 
-    async def _load(self, key: CacheKey, loader: Loader) -> bytes | None:
+    async def _load(
+        self, key: CacheKey, loader: Loader, token: bytes | None = None
+    ) -> bytes | None:
         CACHE_LOADS.labels(key.family).inc()
-        return await loader()
+        # The generation may name the database position a fill must have seen (cache/fill.py).
+        position = token.partition(b"@")[2].decode() if token else ""
+        reset = FILL_POSITION.set(position or None)
+        try:
+            return await loader()
+        finally:
+            FILL_POSITION.reset(reset)
 
     async def _load_and_store(self, key: CacheKey, loader: Loader, token: bytes) -> bytes | None:
-        value = await self._load(key, loader)
+        value = await self._load(key, loader, token)
         fresh_ttl, negative_ttl = self.ttls[key.family]
         body = _NEGATIVE if value is None else _POSITIVE + value
         try:
@@ -182,7 +195,7 @@ class CacheAside:
             acquired = await self.redis.set(key.lock, lock_token, nx=True, px=keys.LOCK_TTL_MS)
         except (RedisError, OSError) as exc:
             self._trip(exc)
-            return await self._load(key, loader)
+            return await self._load(key, loader, token)
         if acquired:
             try:
                 return await self._load_and_store(key, loader, token)
@@ -203,7 +216,7 @@ class CacheAside:
                     break
         except (RedisError, OSError) as exc:
             self._trip(exc)
-            return await self._load(key, loader)
+            return await self._load(key, loader, token)
         return await self._load_and_store(key, loader, token)
 
     # -- writes ------------------------------------------------------------------------------
@@ -213,27 +226,32 @@ class CacheAside:
         before its response is sent (see the module docstring)."""
         await self._invalidate_generations({k.generation for k in cache_keys})
 
-    async def invalidate_scopes(self, scopes: set[str]) -> None:
-        """The same for scopes named by ``keys.scope_*`` (what write paths note down)."""
-        await self._invalidate_generations({keys.generation_key(self.prefix, s) for s in scopes})
+    async def invalidate_scopes(self, scopes: set[str], position: str | None = None) -> None:
+        """The same for scopes named by ``keys.scope_*`` (what write paths note down).
+        ``position``: what a fill of these scopes must have seen (see cache/fill.py)."""
+        generations = {keys.generation_key(self.prefix, s) for s in scopes}
+        await self._invalidate_generations(generations, position)
 
-    async def _invalidate_generations(self, generations: set[str]) -> None:
-        if not generations:
+    async def _invalidate_generations(
+        self, generations: set[str], position: str | None = None
+    ) -> None:
+        if not generations or self.redis is None:
             return
-        if self.redis is None:
-            return
+        # Tokens are unique per write; "@position" tells fills what they must have seen.
+        suffix = f"@{position}".encode() if position else b""
+        values = {g: _new_token() + suffix for g in generations}
         try:
-            await self._apply_invalidations(generations)
+            await self._apply_invalidations(values)
         except (RedisError, OSError) as exc:
             self._trip(exc)
-            self._pending_invalidations |= generations
+            self._pending_invalidations.update(values)
             self._schedule_retry()
 
-    async def _apply_invalidations(self, generations: set[str]) -> None:
+    async def _apply_invalidations(self, values: dict[str, bytes]) -> None:
         assert self.redis is not None
         async with self.redis.pipeline(transaction=False) as pipe:
-            for generation in generations:
-                pipe.set(generation, _new_token(), ex=keys.GENERATION_TTL)
+            for generation, value in values.items():
+                pipe.set(generation, value, ex=keys.GENERATION_TTL)
             await pipe.execute()
 
     def _schedule_retry(self) -> None:
@@ -243,12 +261,14 @@ class CacheAside:
     async def _retry_pending(self) -> None:
         while self._pending_invalidations:
             await asyncio.sleep(0.5)
-            pending = set(self._pending_invalidations)
+            pending = dict(self._pending_invalidations)
             try:
                 await self._apply_invalidations(pending)
             except (RedisError, OSError):
                 continue
-            self._pending_invalidations -= pending
+            for generation, value in pending.items():
+                if self._pending_invalidations.get(generation) == value:
+                    del self._pending_invalidations[generation]
 
     async def aclose(self) -> None:
         if self._retry_task is not None:

@@ -57,8 +57,8 @@ class SentinelConfig:
             item = item.strip()
             if not item:
                 continue
-            host, _, port = item.rpartition(":")
-            addresses.append((host or item, int(port or 26379)))
+            host, sep, port = item.rpartition(":")
+            addresses.append((host, int(port)) if sep else (item, 26379))
         return cls(tuple(addresses), master_name, password or None)
 
 

@@ -6,9 +6,9 @@ body, so a subscribers-only item can be served to anonymous readers without a qu
 pages of teasers. Drafts and missing items are cached as "not found"; a signed-in caller who gets
 "not found" falls through to the service, since they may be the draft's author.
 
-Fills read from the primary, not a replica: a replica that has not yet applied a write would let a
-fill store the pre-write row under the post-write generation, and that stale entry would be served
-until its TTL ends. Misses are a small share of reads, so the primary carries them easily.
+Fills read from a replica that has applied the write that last invalidated the entry, or from the
+primary (``sharestack.cache.fill``): a replica that has not yet applied a write would otherwise let
+a fill store the pre-write row under the post-write generation.
 
 On a hit the response is the cached bytes as they are: no database session is opened, no model is
 built, nothing is serialised.
@@ -23,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from sharestack.cache import keys
+from sharestack.cache.fill import fill_session
 from sharestack.content import repository, service
 from sharestack.content.exceptions import ContentNotFound, TagNotFound
 from sharestack.content.models import Content
@@ -56,28 +57,37 @@ def _db(request: Request) -> Database:
 # the serving of what the fill returned.
 
 
-async def item_by_id(cache: CacheAside, db: Database, content_id: int) -> bytes | None:
+async def item_by_id(
+    cache: CacheAside, db: Database, content_id: int, request: Request | None = None
+) -> bytes | None:
     async def load() -> bytes | None:
-        async with db.write_sessionmaker() as primary:
-            return await _item_payload(await repository.get(primary, content_id), primary)
+        async with fill_session(db, request) as session:
+            return await _item_payload(await repository.get(session, content_id), session)
 
     return await cache.get_or_load(keys.content_by_id(cache.prefix, content_id), load)
 
 
-async def item_by_slug(cache: CacheAside, db: Database, slug: str) -> bytes | None:
+async def item_by_slug(
+    cache: CacheAside, db: Database, slug: str, request: Request | None = None
+) -> bytes | None:
     async def load() -> bytes | None:
-        async with db.write_sessionmaker() as primary:
-            return await _item_payload(await repository.get_by_slug(primary, slug), primary)
+        async with fill_session(db, request) as session:
+            return await _item_payload(await repository.get_by_slug(session, slug), session)
 
     return await cache.get_or_load(keys.content_by_slug(cache.prefix, slug), load)
 
 
 async def creator_feed_page(
-    cache: CacheAside, db: Database, user_id: int, cursor: str | None, limit: int
+    cache: CacheAside,
+    db: Database,
+    user_id: int,
+    cursor: str | None,
+    limit: int,
+    request: Request | None = None,
 ) -> bytes:
     async def load() -> bytes | None:
-        async with db.write_sessionmaker() as primary:
-            return to_json(await service.creator_feed(primary, user_id, cursor, limit))
+        async with fill_session(db, request) as session:
+            return to_json(await service.creator_feed(session, user_id, cursor, limit))
 
     body = await cache.get_or_load(
         keys.creator_feed(cache.prefix, user_id, _page_detail(cursor, limit)), load
@@ -87,12 +97,17 @@ async def creator_feed_page(
 
 
 async def tag_feed_page(
-    cache: CacheAside, db: Database, tag: str, cursor: str | None, limit: int
+    cache: CacheAside,
+    db: Database,
+    tag: str,
+    cursor: str | None,
+    limit: int,
+    request: Request | None = None,
 ) -> bytes | None:
     async def load() -> bytes | None:
-        async with db.write_sessionmaker() as primary:
+        async with fill_session(db, request) as session:
             try:
-                return to_json(await service.tag_feed(primary, tag, cursor, limit))
+                return to_json(await service.tag_feed(session, tag, cursor, limit))
             except TagNotFound:
                 return None
 
@@ -148,7 +163,7 @@ async def _serve_item(
 async def read_by_id(
     request: Request, session: ReadSession, content_id: int, viewer_id: int | None
 ) -> Response:
-    payload = await item_by_id(_cache(request), _db(request), content_id)
+    payload = await item_by_id(_cache(request), _db(request), content_id, request)
     served = await _serve_item(payload, viewer_id, session)
     if served is not None:
         return served
@@ -158,7 +173,7 @@ async def read_by_id(
 async def read_by_slug(
     request: Request, session: ReadSession, slug: str, viewer_id: int | None
 ) -> Response:
-    payload = await item_by_slug(_cache(request), _db(request), slug)
+    payload = await item_by_slug(_cache(request), _db(request), slug, request)
     served = await _serve_item(payload, viewer_id, session)
     if served is not None:
         return served
@@ -173,11 +188,14 @@ def _page_detail(cursor: str | None, limit: int) -> str:
 
 
 async def creator_feed(request: Request, user_id: int, cursor: str | None, limit: int) -> Response:
-    return _json(await creator_feed_page(_cache(request), _db(request), user_id, cursor, limit))
+    return _json(
+        await creator_feed_page(_cache(request), _db(request), user_id, cursor, limit, request)
+    )
 
 
 async def tag_feed(request: Request, slug: str, cursor: str | None, limit: int) -> Response:
-    body = await tag_feed_page(_cache(request), _db(request), service.tag_slug(slug), cursor, limit)
+    tag = service.tag_slug(slug)
+    body = await tag_feed_page(_cache(request), _db(request), tag, cursor, limit, request)
     if body is None:
         raise TagNotFound()
     return _json(body)

@@ -99,7 +99,7 @@ async def run_worker(settings: Settings) -> None:
     )
     from sharestack.cache.invalidation import after_commit_hook
 
-    db.after_commit_hooks.append(after_commit_hook(cache))
+    db.after_commit_hooks.append(after_commit_hook(cache, db))
     ctx = JobContext(settings=settings, db=db, redis=roles, cache=cache)
     worker = build_worker(ctx, settings)
     logger.info("worker started", extra={"event": "worker_start", "queue": worker.queue.name})

@@ -1,5 +1,6 @@
-"""Request latency histogram, labelled by route template (not raw path: ids would explode the
-label set) and status. Pure ASGI like the other middleware: no buffering on the hot path."""
+"""Request latency histogram, labelled by the matched route's handler name (not the raw path:
+ids would explode the label set; not the route's path either, which FastAPI keeps relative to its
+router) and status. Pure ASGI like the other middleware: no buffering on the hot path."""
 
 from __future__ import annotations
 
@@ -30,8 +31,7 @@ class LatencyMiddleware:
         try:
             await self.app(scope, receive, send_status)
         finally:
-            route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
-            REQUEST_LATENCY.labels(scope["method"], template, str(status)).observe(
+            handler = getattr(scope.get("route"), "name", None) or "unmatched"
+            REQUEST_LATENCY.labels(scope["method"], handler, str(status)).observe(
                 time.perf_counter() - started
             )

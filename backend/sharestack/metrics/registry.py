@@ -46,7 +46,7 @@ RATELIMIT_ERRORS = Counter(
 REQUEST_LATENCY = Histogram(
     "sharestack_http_request_duration_seconds",
     "Time from request start to the end of the response body",
-    ["method", "route", "status"],
+    ["method", "handler", "status"],
     buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
     registry=REGISTRY,
 )

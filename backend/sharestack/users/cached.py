@@ -1,6 +1,5 @@
-"""Cached public profiles (cache-aside, see ``sharestack.cache.aside``): filled from the primary
-for the reason given in ``sharestack.content.cached``, dropped by
-``users.service.update_profile``."""
+"""Cached public profiles (cache-aside, see ``sharestack.cache.aside``): filled as
+``sharestack.cache.fill`` says, dropped by ``users.service.update_profile``."""
 
 from __future__ import annotations
 
@@ -10,6 +9,7 @@ from starlette.responses import Response
 
 from sharestack.cache import keys
 from sharestack.cache.aside import CacheAside
+from sharestack.cache.fill import fill_session
 from sharestack.errors import NotFound
 from sharestack.users import service
 
@@ -18,9 +18,9 @@ async def public_profile(request: Request, user_id: int) -> Response:
     cache: CacheAside = request.app.state.cache
 
     async def load() -> bytes | None:
-        async with request.app.state.db.write_sessionmaker() as primary:
+        async with fill_session(request.app.state.db, request) as session:
             try:
-                return to_json(await service.public_profile(primary, user_id))
+                return to_json(await service.public_profile(session, user_id))
             except NotFound:
                 return None
 

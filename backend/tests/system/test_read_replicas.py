@@ -60,8 +60,9 @@ def start_api(
         "LOG_LEVEL": "WARNING",
         "DB_REPLICA_CHECK_INTERVAL": "0.25",
         "DB_REPLICA_MAX_LAG_SECONDS": "30",
-        # These tests prove which server answers a read: a cache hit would answer from Redis,
-        # and their request streams would trip the per-IP limit.
+        # These tests watch which server answers each read: every read must reach the database,
+        # and the read streams must not be rate limited (the cache and the limits have their
+        # own tests).
         "CACHE_ENABLED": "false",
         "RATE_LIMIT_ENABLED": "false",
         **env,

@@ -225,3 +225,68 @@ async def test_a_command_in_flight_at_the_kill_completes_on_the_new_master(
             assert await client.get("k") == b"v"
         finally:
             await client.aclose()
+
+
+async def test_graceful_failover_moves_the_client_at_the_switch(tmp_path: Path) -> None:
+    """RECIPES §4 pitfall 3: after ``SENTINEL FAILOVER`` the old master stays a writable master for
+    seconds, and a pooled client keeps writing to it (those writes are lost). The +switch-master
+    watcher drops the pool when Sentinel announces the new master."""
+    from sharestack.cache.clients import SentinelConfig, SwitchMasterWatcher, make_client
+
+    with sentinel_cluster(tmp_path) as cluster:
+        config = SentinelConfig(
+            tuple(cluster.sentinel_addresses), cluster.master_name, cluster.sentinel_password
+        )
+        client = make_client(f"redis://:{cluster.password}@sentinel-named:1/0", sentinel=config)
+        watcher = SwitchMasterWatcher(config, [client])
+        watcher.start()
+        sentinel = Redis(
+            host="127.0.0.1", port=cluster.sentinels[0].port, password=cluster.sentinel_password
+        )
+        acked = 0
+        stop = asyncio.Event()
+
+        async def writer() -> None:
+            nonlocal acked
+            while not stop.is_set():
+                acked = int(await client.incr("counter"))
+                await asyncio.sleep(0.005)
+
+        try:
+            await client.set("counter", 0)
+            cluster.wait_fresh_replica_info()
+            old_port = cluster.master_port()
+            await asyncio.sleep(2.5)  # the watcher is subscribed by now
+            task = asyncio.create_task(writer())
+            await asyncio.sleep(0.3)
+            t0 = time.monotonic()
+            await sentinel.execute_command("SENTINEL", "FAILOVER", cluster.master_name)
+            while cluster.master_port() == old_port:
+                assert time.monotonic() - t0 < 20, "no switch"
+                await asyncio.sleep(0.02)
+            t_switch = time.monotonic()
+            new_port = cluster.master_port()
+
+            async def on_new_master() -> bool:
+                info = await client.info("server")
+                return int(info["tcp_port"]) == new_port
+
+            while not await on_new_master():
+                assert time.monotonic() - t_switch < 1.0, "client still on the old master"
+                await asyncio.sleep(0.01)
+            moved = time.monotonic() - t_switch
+            await asyncio.sleep(0.5)
+            stop.set()
+            await task
+            final = int(await client.get("counter") or 0)
+            print(
+                f"\ngraceful failover: switch {t_switch - t0:.3f}s after SENTINEL FAILOVER; client "
+                f"on the new master {moved:.3f}s after the switch was visible; acknowledged "
+                f"{acked}, on the new master {final} (lost {max(0, acked - final)})"
+            )
+            assert watcher.switches >= 1
+        finally:
+            stop.set()
+            await watcher.stop()
+            await sentinel.aclose()
+            await client.aclose()

@@ -29,8 +29,12 @@ async def redis() -> AsyncIterator[Redis]:
 
 
 @pytest.fixture
-def prefix(redis: Redis) -> str:
-    return f"ss_redis_test:{secrets.token_hex(4)}:"
+async def prefix(redis: Redis) -> AsyncIterator[str]:
+    value = f"ss_redis_test:{secrets.token_hex(4)}:"
+    yield value
+    keys_left = [k async for k in redis.scan_iter(match=f"{value}*", count=1000)]
+    if keys_left:
+        await redis.delete(*keys_left)
 
 
 async def test_hit_after_fill_and_negative_caching(redis: Redis, prefix: str) -> None:

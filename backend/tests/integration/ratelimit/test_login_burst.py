@@ -59,3 +59,32 @@ async def test_200_simultaneous_logins_against_a_limit_of_10(strict_app: FastAPI
             )
             assert r.status_code == 401
         assert (await client.get("/api/v1/tags/none/contents")).status_code == 404
+
+
+@pytest.fixture
+async def per_user_app(migrated: Settings) -> AsyncIterator[FastAPI]:
+    prefix = f"{migrated.redis_key_prefix}peruser{secrets.token_hex(3)}:"
+    settings = migrated.model_copy(
+        update={"rate_limit_authenticated": "3/minute", "redis_key_prefix": prefix}
+    )
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+    servers.delete_redis_prefix(prefix)
+
+
+async def test_signed_in_callers_are_limited_per_user_not_per_address(
+    per_user_app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    from tests.integration.helpers import signup
+
+    transport = httpx.ASGITransport(app=per_user_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        alice, bob = await signup(http, "alice"), await signup(http, "bob")
+        statuses = [
+            (await http.get("/api/v1/me", headers=alice.headers)).status_code for _ in range(4)
+        ]
+        assert statuses == [200, 200, 200, 429]
+        # Same address, another user, and anonymous callers: their own budgets.
+        assert (await http.get("/api/v1/me", headers=bob.headers)).status_code == 200
+        assert (await http.get("/api/v1/tags/none/contents")).status_code == 404
