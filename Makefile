@@ -12,7 +12,7 @@ PY := $(VENV)/bin/python
 PYTEST := cd $(BACKEND) && $(VENV)/bin/pytest
 
 .PHONY: help install run dev migrate lint format typecheck test test-fast test-unit \
-	test-integration test-system alembic-check ci-checks clean
+	test-integration test-system alembic-check ci-checks system-packages clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | sort | \
@@ -54,13 +54,16 @@ test-fast: test-unit ## the edit loop (unit tier)
 test-integration: install ## the integration tier: real MariaDB (127.0.0.1:3306) and Redis (6379)
 	$(PYTEST) tests/integration -q
 
-test-system: install ## the system tier: throwaway servers (replicas, sentinels, nginx, API processes)
+test-system: install system-packages ## the system tier: throwaway servers (replicas, sentinels, nginx, API processes)
 	$(PYTEST) tests/system -q
 
 alembic-check: install ## models and migrations agree (against a scratch MariaDB database)
 	cd $(BACKEND) && $(PY) -m tests.support.alembic_check
 
-test: lint typecheck ## everything: lint, types, unit, integration and system tiers
+system-packages: ## install the Debian packages the system tier and checks need (.ci/packages)
+	deploy/scripts/install-system-packages.sh
+
+test: system-packages lint typecheck ## everything: lint, types, unit, integration and system tiers
 	$(PYTEST) tests -q
 
 # Areas append their offline checks (compose, nginx -t, alert rules, ...) to CI_CHECKS in mk/*.mk.

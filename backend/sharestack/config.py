@@ -105,6 +105,8 @@ class Settings(BaseSettings):
     # --- http -----------------------------------------------------------------------------
     forwarded_allow_ips: str = "127.0.0.1"
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # The benchmark's baseline route (sharestack.health.baseline); never on in production.
+    bench_endpoints: bool = False
 
     @field_validator("rate_limit_anonymous", "rate_limit_authenticated", "rate_limit_auth")
     @classmethod

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -142,6 +143,19 @@ async def _http_error(_: Request, exc: Exception) -> Response:
     return error_response(exc.status_code, code, message, headers=headers)
 
 
+async def _database_error(_: Request, exc: Exception) -> Response:
+    """A transient database failure (deadlock victim, lock wait timeout, lost connection, no
+    pooled connection free) is the client's cue to retry shortly, not a bug: 503 with
+    ``Retry-After``. The transaction was rolled back, so nothing was half-written."""
+    logger.warning("database unavailable", extra={"error": f"{type(exc).__name__}: {exc}"[:300]})
+    return error_response(
+        503,
+        "service_unavailable",
+        "The database is busy or unavailable; try again shortly.",
+        headers={"Retry-After": "1"},
+    )
+
+
 async def _unexpected(_: Request, exc: Exception) -> Response:
     logger.exception("unhandled error", exc_info=exc)
     return error_response(500, "internal_error", "Something went wrong on our side.")
@@ -151,4 +165,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(sqlalchemy.exc.OperationalError, _database_error)
+    app.add_exception_handler(sqlalchemy.exc.TimeoutError, _database_error)
     app.add_exception_handler(Exception, _unexpected)

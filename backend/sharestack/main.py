@@ -32,6 +32,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.db = Database(settings)
+        if settings.metrics_enabled:  # database time per checkout, into /metrics
+            from sharestack.metrics.db import instrument_database
+
+            instrument_database(app.state.db)
         app.state.redis = RedisRoles.from_settings(settings)
         app.state.sessions = SessionStore(app.state.redis, settings)
         app.state.readiness = [*default_checks(app), replica_checks(app)]
@@ -62,6 +66,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.metrics_enabled:
         app.include_router(metrics_router)
     app.include_router(api_router)
+    if settings.bench_endpoints:
+        from sharestack.health.baseline import router as baseline_router
+
+        app.include_router(baseline_router)
     # Added last = outermost: the request id exists before anything else runs.
     app.add_middleware(
         ReadYourWritesMiddleware,

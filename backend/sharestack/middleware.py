@@ -12,6 +12,7 @@ import logging
 import re
 import time
 import uuid
+from typing import Any
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -20,6 +21,7 @@ from sharestack.errors import error_body
 from sharestack.logging import request_id_var
 
 access_logger = logging.getLogger("sharestack.access")
+logger = logging.getLogger(__name__)
 
 _REQUEST_ID_OK = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
@@ -38,11 +40,12 @@ class RequestContextMiddleware:
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
         status = 500
+        responded = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, responded
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, responded = message["status"], True
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", request_id.encode()))
                 message["headers"] = headers
@@ -50,6 +53,15 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            # A bug, not client input. Answer 500 in the one error shape here, and do not
+            # re-raise: Starlette's outermost handler would send its response and re-raise, the
+            # server would then drop the keep-alive connection, and nginx would count an
+            # upstream failure and take a healthy instance out of rotation.
+            logger.exception("unhandled error")
+            if not responded:
+                body = error_body("internal_error", "Something went wrong on our side.")
+                await send_json(send_with_id, 500, body)
         finally:
             access_logger.info(
                 "request",
@@ -116,14 +128,12 @@ class BodyLimitMiddleware:
                 await _send_413(send, self.max_bytes)
 
 
-async def _send_413(send: Send, max_bytes: int) -> None:
-    body = orjson.dumps(
-        error_body("payload_too_large", f"The request body exceeds {max_bytes} bytes.")
-    )
+async def send_json(send: Send, status: int, content: dict[str, Any]) -> None:
+    body = orjson.dumps(content)
     await send(
         {
             "type": "http.response.start",
-            "status": 413,
+            "status": status,
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
@@ -131,6 +141,11 @@ async def _send_413(send: Send, max_bytes: int) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+async def _send_413(send: Send, max_bytes: int) -> None:
+    message = f"The request body exceeds {max_bytes} bytes."
+    await send_json(send, 413, error_body("payload_too_large", message))
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

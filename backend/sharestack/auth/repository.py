@@ -13,6 +13,10 @@ async def get_credential(session: ReadSession, provider: str, identifier: str) -
     return result.scalar_one_or_none()
 
 
+async def get_credential_by_id(session: ReadSession, credential_id: int) -> UserAuth | None:
+    return await session.get(UserAuth, credential_id)
+
+
 async def add_credential(session: WriteSession, credential: UserAuth) -> None:
     session.add(credential)
     await session.flush()

@@ -6,8 +6,10 @@ HMAC-SHA256(SECRET_KEY, token), so a leaked Redis dump cannot be replayed as ses
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
+import os
 import secrets
 
 import anyio.to_thread
@@ -16,13 +18,17 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 # RFC 9106's second recommended option (memory-constrained): 64 MiB, 3 passes.
 _hasher = PasswordHasher(time_cost=3, memory_cost=65536, parallelism=1)
+# At most this many hashes run at once (each takes 64 MiB and a core for tens of ms); the rest
+# wait their turn here instead of filling the thread pool and the memory.
+_slots = asyncio.Semaphore(max(2, os.cpu_count() or 2))
 # Verified when the email is unknown, so that both failures cost the same time.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 
 async def hash_password(password: str) -> str:
     # argon2 is CPU-bound by design (tens of ms): keep it off the event loop.
-    return await anyio.to_thread.run_sync(_hasher.hash, password)
+    async with _slots:
+        return await anyio.to_thread.run_sync(_hasher.hash, password)
 
 
 async def verify_password(password_hash: str | None, password: str) -> bool:
@@ -32,7 +38,8 @@ async def verify_password(password_hash: str | None, password: str) -> bool:
         except (VerificationError, InvalidHashError):
             return False
 
-    return await anyio.to_thread.run_sync(_verify)
+    async with _slots:
+        return await anyio.to_thread.run_sync(_verify)
 
 
 def new_token() -> str:

@@ -104,10 +104,19 @@ async def get_tag(session: ReadSession, slug: str) -> Tag | None:
 
 
 async def ensure_tags(session: WriteSession, tags: dict[str, str]) -> list[Tag]:
-    """Get or create tags by slug (``{slug: name}``). Concurrent creators of one new tag both
-    succeed: the insert skips slugs that exist by then, and the select reads the winner."""
+    """Get or create tags by slug (``{slug: name}``).
+
+    Existing tags (nearly always all of them) are only read, so concurrent writers take no
+    locks on ``tags``. Missing ones are inserted in slug order with INSERT IGNORE: two writers
+    creating the same new tags lock the unique index in the same order (no deadlock), and the
+    loser of a race reads the winner's row."""
     if not tags:
         return []
+    query = sa.select(Tag).where(Tag.slug.in_(sorted(tags)))
+    found = list((await session.execute(query)).scalars().all())
+    missing = sorted(set(tags) - {tag.slug for tag in found})
+    if not missing:
+        return found
     insert = (
         sa.insert(Tag)
         .prefix_with("IGNORE", dialect="mysql")
@@ -116,17 +125,36 @@ async def ensure_tags(session: WriteSession, tags: dict[str, str]) -> list[Tag]:
     )
     now = utcnow()
     await session.execute(
-        insert, [{"slug": slug, "name": name, "created_at": now} for slug, name in tags.items()]
+        insert, [{"slug": slug, "name": tags[slug], "created_at": now} for slug in missing]
     )
-    rows = await session.execute(sa.select(Tag).where(Tag.slug.in_(list(tags))))
-    return list(rows.scalars().all())
+    return list((await session.execute(query)).scalars().all())
 
 
 async def set_tags(session: WriteSession, content: Content, tags: Sequence[Tag]) -> None:
-    await session.execute(sa.delete(ContentTag).where(ContentTag.content_id == content.id))
+    """Make the item's tags exactly ``tags``, touching only the rows that change.
+
+    A blanket ``DELETE ... WHERE content_id = ?`` before re-inserting takes next-key locks on
+    the gap where a new item's rows would go; two creates at once then deadlock on each other's
+    inserts. Deleting by primary key, and only what is removed, locks just those rows."""
+    wanted = {tag.id for tag in tags}
+    current = set(
+        (
+            await session.execute(
+                sa.select(ContentTag.tag_id).where(ContentTag.content_id == content.id)
+            )
+        ).scalars()
+    )
+    removed = sorted(current - wanted)
+    if removed:
+        await session.execute(
+            sa.delete(ContentTag).where(
+                ContentTag.content_id == content.id, ContentTag.tag_id.in_(removed)
+            )
+        )
     published_at = content.published_at if content.status == "published" else None
     session.add_all(
-        ContentTag(content_id=content.id, tag_id=tag.id, published_at=published_at) for tag in tags
+        ContentTag(content_id=content.id, tag_id=tag_id, published_at=published_at)
+        for tag_id in sorted(wanted - current)
     )
     await session.flush()
 

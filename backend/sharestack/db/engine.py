@@ -60,6 +60,10 @@ def make_engine(url: str, settings: Settings, connect_timeout: float | None = No
         pool_recycle=settings.db_pool_recycle,
         pool_timeout=settings.db_pool_timeout,
         pool_pre_ping=True,
+        # READ COMMITTED, not InnoDB's REPEATABLE READ: request transactions are short and need
+        # no repeatable snapshot, and RR's gap locks make concurrent inserts next to each other
+        # deadlock. Safe with the binary log in ROW format, as deploy/mysql configures it.
+        isolation_level="READ COMMITTED",
         # A replica that stopped answering must fail fast so the read moves elsewhere.
         connect_args={"connect_timeout": connect_timeout} if connect_timeout else {},
     )

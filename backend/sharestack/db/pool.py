@@ -11,11 +11,14 @@ parked waiters. Checkout runs inside SQLAlchemy's greenlet, where ``await_only``
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from sqlalchemy import exc
 from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry
 from sqlalchemy.util import await_only
+
+from sharestack.db.timing import WAIT_KEY
 
 
 class FairAsyncQueuePool(AsyncAdaptedQueuePool):
@@ -39,6 +42,7 @@ class FairAsyncQueuePool(AsyncAdaptedQueuePool):
         return self._gate
 
     def _do_get(self) -> ConnectionPoolEntry:
+        started = time.perf_counter()
         gate = self._gate_for_loop()
         try:
             await_only(asyncio.wait_for(gate.acquire(), self._timeout))
@@ -49,10 +53,13 @@ class FairAsyncQueuePool(AsyncAdaptedQueuePool):
                 code="3o7r",
             ) from err
         try:
-            return super()._do_get()
+            record = super()._do_get()
         except BaseException:
             gate.release()
             raise
+        # The checkout's wait (gate + pool), read by sharestack.db.timing for /metrics.
+        record.info[WAIT_KEY] = time.perf_counter() - started
+        return record
 
     def _do_return_conn(self, record: ConnectionPoolEntry) -> None:
         try:

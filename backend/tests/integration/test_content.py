@@ -164,3 +164,24 @@ async def test_my_contents_lists_drafts_too(client: httpx.AsyncClient) -> None:
         "/api/v1/me/contents", params={"cursor": first["next_cursor"]}, headers=author.headers
     )
     assert [i["id"] for i in r.json()["items"]] == ids[:1]
+
+
+async def test_concurrent_creates_with_shared_new_tags_all_succeed(
+    client: httpx.AsyncClient,
+) -> None:
+    # Double submits and busy creators: every create writes content_tags rows next to each
+    # other and may create the same new tags; none may end as a deadlock or a 5xx.
+    authors = [await signup(client, f"a{i}") for i in range(4)]
+
+    async def create(i: int) -> httpx.Response:
+        who = authors[i % len(authors)]
+        body = {"title": f"并发 {i}", "body": "内容", "tags": ["共享新标签", f"t{i % 3}", "Rust"]}
+        return await client.post("/api/v1/contents", json=body, headers=who.headers)
+
+    import asyncio
+
+    responses = await asyncio.gather(*(create(i) for i in range(24)))
+    assert [r.status_code for r in responses] == [201] * 24
+    r = await client.get("/api/v1/me/contents", params={"limit": 50}, headers=authors[0].headers)
+    assert len(r.json()["items"]) == 6
+    assert all("共享新标签" in item["tags"] for item in r.json()["items"])

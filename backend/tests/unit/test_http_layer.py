@@ -7,6 +7,7 @@ import logging
 
 import httpx
 import pytest
+import sqlalchemy.exc
 from fastapi import FastAPI
 from pydantic import BaseModel, Field
 
@@ -35,6 +36,10 @@ def make_app() -> FastAPI:
     async def boom() -> None:
         raise RuntimeError("bug")
 
+    @app.get("/deadlock")
+    async def deadlock() -> None:
+        raise sqlalchemy.exc.OperationalError("COMMIT", {}, Exception(1213, "Deadlock found"))
+
     app.add_middleware(BodyLimitMiddleware, max_bytes=2048)
     app.add_middleware(RequestContextMiddleware)
     return app
@@ -42,7 +47,9 @@ def make_app() -> FastAPI:
 
 @pytest.fixture
 async def client() -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=make_app(), raise_app_exceptions=False)
+    # raise_app_exceptions=True: an error must end in a response, never escape to the server
+    # (which would drop the connection and make nginx count an upstream failure).
+    transport = httpx.ASGITransport(app=make_app(), raise_app_exceptions=True)
     return httpx.AsyncClient(transport=transport, base_url="http://t")
 
 
@@ -62,6 +69,12 @@ async def test_app_error_and_unknown_route_and_bug(client: httpx.AsyncClient) ->
     assert r.json() == {
         "error": {"code": "internal_error", "message": "Something went wrong on our side."}
     }
+
+
+async def test_transient_database_errors_ask_for_a_retry(client: httpx.AsyncClient) -> None:
+    r = await client.get("/deadlock")
+    assert (r.status_code, r.headers["retry-after"]) == (503, "1")
+    assert r.json()["error"]["code"] == "service_unavailable"
 
 
 async def test_body_limit_declared_and_streamed(client: httpx.AsyncClient) -> None:
