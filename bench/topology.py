@@ -19,7 +19,6 @@ import os
 import re
 import secrets
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -28,7 +27,7 @@ from pathlib import Path
 import httpx
 from tests.support.mariadb import MariaDBFactory, MariaDBServer
 from tests.support.nginx import EdgeLayout, prepare, start_nginx, stop_nginx
-from tests.support.processes import ManagedProcess, free_port, wait_until
+from tests.support.processes import ManagedProcess, api_argv, free_port, sharestack_argv, wait_until
 from tests.support.redis_servers import RedisNode, SentinelCluster, sentinel_cluster, start_cache
 
 # A bench server holds the seed in memory, as a production server would (the test default is 32M).
@@ -75,16 +74,7 @@ class Topology:
         name = f"api-{index + 1}"
         proc = ManagedProcess(
             name,
-            [
-                sys.executable,
-                "-m",
-                "sharestack",
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-            ],
+            api_argv(port),
             self.run_dir / name / "api.log",
             env=self.env,
             cwd=self.run_dir,  # never a developer's backend/.env
@@ -103,15 +93,15 @@ class Topology:
     def start_worker(self) -> None:
         self.worker = ManagedProcess(
             "worker",
-            [sys.executable, "-m", "sharestack", "worker"],
+            sharestack_argv("worker"),
             self.run_dir / "worker" / "worker.log",
             env=self.env,
             cwd=self.run_dir,
         ).start()
 
     def migrate(self) -> None:
-        result = subprocess.run(
-            [sys.executable, "-m", "sharestack", "migrate"],
+        result = subprocess.run(  # noqa: S603 - our own interpreter and module
+            sharestack_argv("migrate"),
             env=self.env,
             cwd=self.run_dir,
             capture_output=True,

@@ -34,6 +34,8 @@ from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool, SentinelMan
 from redis.backoff import EqualJitterBackoff
 from redis.exceptions import ConnectionError, ReadOnlyError, RedisError, TimeoutError
 
+from sharestack.tasks import cancel_and_wait
+
 logger = logging.getLogger(__name__)
 
 RETRY_ERRORS: tuple[type[RedisError], ...] = (ConnectionError, TimeoutError, ReadOnlyError)
@@ -190,11 +192,8 @@ class SwitchMasterWatcher:
             self._task = asyncio.create_task(self._run(), name="redis-switch-master-watcher")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     async def _run(self) -> None:
         index = 0

@@ -12,7 +12,6 @@ MySQL 8.0 and MariaDB 10.11 differ in names only; :func:`current_gtid`, :func:`w
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Mapping
@@ -21,6 +20,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from sharestack.tasks import cancel_and_wait
 
 logger = logging.getLogger(__name__)
 
@@ -178,8 +179,5 @@ class ReplicaMonitor:
         self._task = asyncio.create_task(self._run(), name="replica-monitor")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None

@@ -15,6 +15,7 @@ from sharestack.db.after_commit import NOTE_PREFIX, write_transaction
 from sharestack.db.base import utcnow
 from sharestack.jobs import registry
 from sharestack.jobs.models import OutboxJob
+from sharestack.tasks import cancel_and_wait
 
 if TYPE_CHECKING:
     from sharestack.db.engine import Database
@@ -56,11 +57,8 @@ class OutboxRelay:
             self._task = asyncio.create_task(self._run(), name="outbox-relay")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     async def _run(self) -> None:
         while True:

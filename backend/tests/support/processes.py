@@ -12,6 +12,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -154,3 +155,15 @@ def running(proc: ManagedProcess, stop_signal: Signals = SIGTERM) -> Iterator[Ma
         yield proc
     finally:
         proc.stop(stop_signal)
+
+
+def sharestack_argv(command: str, *args: str) -> list[str]:
+    """The command line of a ShareStack process (``python -m sharestack serve|migrate|worker``)
+    run with the test's own interpreter."""
+    return [sys.executable, "-m", "sharestack", command, *args]
+
+
+def api_argv(port: int, *, migrate: bool = True) -> list[str]:
+    """An API process on 127.0.0.1:``port``, started as the image starts it."""
+    args = ["--host", "127.0.0.1", "--port", str(port)]
+    return sharestack_argv("serve", *args, *([] if migrate else ["--no-migrate"]))

@@ -23,7 +23,14 @@ from typing import TYPE_CHECKING
 
 import redis
 
-from tests.support.processes import ManagedProcess, free_port, require_binary, wait_until
+from tests.support.processes import (
+    ManagedProcess,
+    api_argv,
+    free_port,
+    require_binary,
+    sharestack_argv,
+    wait_until,
+)
 
 if TYPE_CHECKING:
     from sharestack.config import Settings
@@ -416,22 +423,11 @@ def start_api(
     run_dir: Path, env: AppEnv, name: str = "api", **extra_env: str
 ) -> tuple[str, ManagedProcess]:
     """``python -m sharestack serve`` on a free port (the database is migrated already)."""
-    import sys
 
     port = free_port()
     proc = ManagedProcess(
         name,
-        [
-            sys.executable,
-            "-m",
-            "sharestack",
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--no-migrate",
-        ],
+        api_argv(port, migrate=False),
         run_dir / f"{name}.log",
         env=env.env(**extra_env),
         cwd=BACKEND_DIR,
@@ -449,11 +445,10 @@ def start_api(
 
 def start_worker(run_dir: Path, env: AppEnv, name: str = "worker") -> ManagedProcess:
     """``python -m sharestack worker`` (what ``make worker`` runs)."""
-    import sys
 
     proc = ManagedProcess(
         name,
-        [sys.executable, "-m", "sharestack", "worker"],
+        sharestack_argv("worker"),
         run_dir / f"{name}.log",
         env=env.env(LOG_LEVEL=os.environ.get("TEST_WORKER_LOG_LEVEL", "INFO")),
         cwd=BACKEND_DIR,

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,7 +17,7 @@ from tests.support.mariadb import (
     MariaDBServer,
     mariadb_factory_fixture,  # noqa: F401 - provides the mariadb_factory fixture
 )
-from tests.support.processes import ManagedProcess, free_port, wait_until
+from tests.support.processes import ManagedProcess, api_argv, free_port, wait_until
 from tests.support.redis_servers import BACKEND_DIR
 
 pytestmark = pytest.mark.system
@@ -45,7 +44,7 @@ def stack(
     }
     proc = ManagedProcess(
         "api-cache",
-        [sys.executable, "-m", "sharestack", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        api_argv(port),
         tmp / "api.log",
         env=environ,
         cwd=BACKEND_DIR,

@@ -18,7 +18,6 @@ import signal
 import socket
 import ssl
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -34,12 +33,11 @@ import pytest
 
 from tests.support import servers
 from tests.support.nginx import EdgeLayout, prepare, start_nginx, stop_nginx
-from tests.support.processes import ManagedProcess, free_port, wait_until
+from tests.support.processes import ManagedProcess, api_argv, free_port, sharestack_argv, wait_until
 
 pytestmark = pytest.mark.system
 
 BACKEND = Path(__file__).resolve().parents[2]
-SERVE = [sys.executable, "-m", "sharestack", "serve", "--host", "127.0.0.1", "--no-migrate"]
 
 
 @dataclass
@@ -132,7 +130,7 @@ def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Edge]:
     nginx: ManagedProcess | None = None
     try:
         subprocess.run(
-            [sys.executable, "-m", "sharestack", "migrate"],
+            sharestack_argv("migrate"),
             cwd=BACKEND,
             env=env,
             check=True,
@@ -143,17 +141,7 @@ def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Edge]:
             port = free_port()
             proc = ManagedProcess(
                 f"api-{n}",
-                [
-                    sys.executable,
-                    "-m",
-                    "sharestack",
-                    "serve",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                    "--no-migrate",
-                ],
+                api_argv(port, migrate=False),
                 root / f"api-{n}.log",
                 env=env,
                 cwd=BACKEND,

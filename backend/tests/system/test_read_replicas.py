@@ -11,7 +11,6 @@ import asyncio
 import os
 import secrets
 import statistics
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,7 +25,7 @@ from tests.support.mariadb import (
     MariaDBServer,
     mariadb_factory_fixture,  # noqa: F401 - provides the mariadb_factory fixture
 )
-from tests.support.processes import ManagedProcess, free_port, wait_until
+from tests.support.processes import ManagedProcess, api_argv, free_port, wait_until
 
 pytestmark = pytest.mark.system
 
@@ -70,7 +69,7 @@ def start_api(
     environ.pop("REDIS_URL", None)
     proc = ManagedProcess(
         name,
-        [sys.executable, "-m", "sharestack", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        api_argv(port),
         tmp / f"{name}.log",
         env=environ,
         cwd=BACKEND,
