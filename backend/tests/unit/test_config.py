@@ -42,3 +42,12 @@ def test_replica_urls_and_redis_roles_from_env(monkeypatch: pytest.MonkeyPatch) 
     assert role_url(s, "queue") == "redis://cache:6379/2"
     assert role_url(s, "ratelimit") == "redis://cache:6379/3"
     assert role_url(s, "cache") == "redis://other:6380/0"
+
+
+def test_env_example_documents_every_setting() -> None:
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[3] / ".env.example").read_text()
+    documented = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", text, re.MULTILINE))
+    assert {name.upper() for name in Settings.model_fields} - documented == set()
