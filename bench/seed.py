@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -87,7 +88,15 @@ class Seeder:
         self.size = size
         self.rng = random.Random(seed)  # noqa: S311 - reproducible data, not secrets
         self.now = datetime.now(UTC).replace(microsecond=0)
-        self.bar = tqdm(total=self._total_rows(), unit="rows", desc="seeding", smoothing=0.1)
+        # On a terminal the bar redraws in place; in a CI log every redraw is a new chunk of text,
+        # so there it reports every 10 s.
+        self.bar = tqdm(
+            total=self._total_rows(),
+            unit="rows",
+            desc="seeding",
+            smoothing=0.1,
+            mininterval=0.1 if sys.stderr.isatty() else 10.0,
+        )
 
     def _total_rows(self) -> int:
         s = self.size
