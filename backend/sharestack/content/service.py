@@ -12,6 +12,7 @@ import re
 import secrets
 import unicodedata
 from collections.abc import Sequence
+from typing import Any
 
 from sharestack.content import cache_scopes, repository
 from sharestack.content.exceptions import ContentNotFound, NotAuthor, TagNotFound
@@ -154,6 +155,20 @@ async def _visible(session: ReadSession, content: Content | None, viewer_id: int
     return content
 
 
+def _teaser_fields(content: Content, tags: list[str]) -> dict[str, Any]:
+    """What anyone may see of an item: the fields ``ContentTeaser`` and ``ContentRead`` share."""
+    return {
+        "id": content.id,
+        "slug": content.slug,
+        "title": content.title,
+        "excerpt": content.excerpt,
+        "author_id": content.author_id,
+        "visibility": content.visibility,
+        "tags": tags,
+        "published_at": content.published_at,
+    }
+
+
 async def read(session: ReadSession, content: Content, viewer_id: int | None) -> ContentRead:
     withheld = content.visibility == "subscribers" and not (
         viewer_id is not None
@@ -164,14 +179,7 @@ async def read(session: ReadSession, content: Content, viewer_id: int | None) ->
     )
     tags = await repository.tag_names(session, [content.id])
     return ContentRead(
-        id=content.id,
-        slug=content.slug,
-        title=content.title,
-        excerpt=content.excerpt,
-        author_id=content.author_id,
-        visibility=content.visibility,
-        tags=tags.get(content.id, []),
-        published_at=content.published_at,
+        **_teaser_fields(content, tags.get(content.id, [])),
         status=content.status,
         version=content.version,
         body=None if withheld else content.body,
@@ -193,19 +201,7 @@ async def read_by_slug(session: ReadSession, slug: str, viewer_id: int | None) -
 
 async def _teasers(session: ReadSession, items: Sequence[Content]) -> list[ContentTeaser]:
     tags = await repository.tag_names(session, [c.id for c in items])
-    return [
-        ContentTeaser(
-            id=c.id,
-            slug=c.slug,
-            title=c.title,
-            excerpt=c.excerpt,
-            author_id=c.author_id,
-            visibility=c.visibility,
-            tags=tags.get(c.id, []),
-            published_at=c.published_at,
-        )
-        for c in items
-    ]
+    return [ContentTeaser(**_teaser_fields(c, tags.get(c.id, []))) for c in items]
 
 
 async def _feed_page(

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from sharestack.db.session import ReadSession
 from sharestack.users.models import User
@@ -43,7 +43,3 @@ class MeRead(ProfileRead):
             avatar_url=profile.avatar_url if profile else None,
             created_at=user.created_at,
         )
-
-
-class UserId(BaseModel):
-    user_id: int = Field(ge=1)
