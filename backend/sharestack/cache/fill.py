@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator
 from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
-from sharestack.db.replicas import FAILOVER_ERRORS, current_gtid, wait_for_gtid
+from sharestack.db.replicas import FAILOVER_ERRORS, current_gtid
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -57,7 +57,7 @@ async def fill_session(db: Database, request: Request | None = None) -> AsyncIte
     maker = db.read_sessionmaker
     if position == REQUEST_ROUTING:
         if request is not None:
-            session = await db.consistency.read_session(request)
+            session = db.consistency.read_session(request)
             session.info["failover"] = db
             async with _closing(db, session, request) as routed:
                 yield routed
@@ -67,17 +67,7 @@ async def fill_session(db: Database, request: Request | None = None) -> AsyncIte
     session = maker(bind=replica.engine if replica else db.write_engine)
     session.info["failover"] = db
     if replica is not None and position:
-        try:
-            applied = await wait_for_gtid(
-                await session.connection(), position, db.settings.db_gtid_wait_timeout
-            )
-        except FAILOVER_ERRORS as exc:
-            db.report_failure(replica, exc)
-            applied = False
-        if not applied:
-            with contextlib.suppress(*FAILOVER_ERRORS):
-                await session.close()
-            session = maker(bind=db.write_engine)
+        session.require_position(position, db.settings.db_gtid_wait_timeout)
     async with _closing(db, session, request) as ready:
         yield ready
 

@@ -23,7 +23,6 @@ server-side state. Two modes (``DB_READ_YOUR_WRITES``):
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import hmac
 import time
@@ -33,7 +32,7 @@ from typing import TYPE_CHECKING
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from sharestack.db.replicas import FAILOVER_ERRORS, current_gtid, wait_for_gtid
+from sharestack.db.replicas import current_gtid
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -103,13 +102,10 @@ class ReadYourWrites:
             token = Token(time.time() + GTID_TOKEN_SECONDS, gtid)
         request.state.ryw_cookie = (encode_token(self.key, token), token.expires_at)
 
-    async def read_session(self, request: Request) -> ReadSession:
-        """This request's ReadSession, bound to the server it may read from.
-
-        In gtid mode the wait runs on the session's own connection, which its reads then use:
-        ``MASTER_GTID_WAIT`` touches no table, so the transaction's snapshot is only taken by the
-        first real read, after the wait returned.
-        """
+    def read_session(self, request: Request) -> ReadSession:
+        """This request's ReadSession, bound to the server it may read from. In gtid mode a
+        caller who wrote recently gets a replica session that first waits for the write's
+        position (``ReadSession.require_position``: lazily, at its first statement)."""
         maker = self.db.read_sessionmaker
         replica = self.db.choose_replica()
         if replica is None:
@@ -120,18 +116,12 @@ class ReadYourWrites:
         if self.mode == "sticky" or not token.gtid:
             return maker(bind=self.db.write_engine)
         session = maker(bind=replica.engine)
-        started = time.perf_counter()
-        try:
-            applied = await wait_for_gtid(await session.connection(), token.gtid, self.wait_timeout)
-        except FAILOVER_ERRORS as exc:
-            self.db.report_failure(replica, exc)
-            applied = False
-        request.state.db_gtid_wait_ms = (time.perf_counter() - started) * 1000
-        if applied:
-            return session
-        with contextlib.suppress(*FAILOVER_ERRORS):
-            await session.close()
-        return maker(bind=self.db.write_engine)
+
+        def record(wait_ms: float) -> None:
+            request.state.db_gtid_wait_ms = wait_ms
+
+        session.require_position(token.gtid, self.wait_timeout, record)
+        return session
 
 
 class ReadYourWritesMiddleware:

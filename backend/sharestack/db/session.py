@@ -13,6 +13,7 @@ response is sent) and rolls back on error. Services and repositories ``add`` and
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -21,7 +22,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
-from sharestack.db.replicas import FAILOVER_ERRORS
+from sharestack.db.replicas import FAILOVER_ERRORS, wait_for_gtid
 
 if TYPE_CHECKING:
     from sharestack.db.engine import Database
@@ -54,7 +55,40 @@ class ReadSession(AsyncSession):
         async def get(self, *args: Any, **kwargs: Any) -> Any:
             return await self._served(super().get, *args, **kwargs)
 
+    def require_position(
+        self, gtid: str, timeout: float, on_wait: Callable[[float], None] | None = None
+    ) -> None:
+        """Before this session's first statement, wait up to ``timeout`` seconds until its
+        replica has applied ``gtid``; if it has not (or fails), move to the primary.
+
+        Lazy on purpose: a request that never reaches the database (a cache hit) never waits
+        and never checks out a connection. The wait runs on the session's own connection,
+        which its reads then use; ``MASTER_GTID_WAIT`` touches no table, so the snapshot is
+        taken by the first real read, after the wait. ``on_wait`` receives the wait in ms."""
+        self.info["await_gtid"] = (gtid, timeout, on_wait)
+
+    async def _catch_up(
+        self, gtid: str, wait_seconds: float, on_wait: Callable[[float], None] | None
+    ) -> None:
+        db: Database | None = self.info.get("failover")
+        engine = self.bind
+        started = time.perf_counter()
+        try:
+            applied = await wait_for_gtid(await self.connection(), gtid, wait_seconds)
+        except FAILOVER_ERRORS as exc:
+            if db is not None and isinstance(engine, AsyncEngine):
+                db.report_failure(engine, exc)
+            applied = False
+        if on_wait is not None:
+            on_wait((time.perf_counter() - started) * 1000)
+        if not applied and db is not None:
+            await _release(self)
+            self._rebind(db.write_engine)
+
     async def _served(self, call: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
+        pending = self.info.pop("await_gtid", None)
+        if pending is not None:
+            await self._catch_up(*pending)
         db: Database | None = self.info.get("failover")
         tried: list[AsyncEngine] = []
         while True:
@@ -158,7 +192,7 @@ async def _write_session(request: Request) -> AsyncIterator[WriteSession]:
 
 async def _read_session(request: Request) -> AsyncIterator[ReadSession]:
     db = get_database(request)
-    session = await db.consistency.read_session(request)
+    session = db.consistency.read_session(request)
     session.info["failover"] = db
     try:
         yield session
