@@ -58,9 +58,9 @@ class Context:
 
 
 async def _sessions(topo: Topology, user_ids: list[int]) -> list[str]:
-    """Session tokens made by the application's own SessionStore (a login per user through HTTP
+    """Session tokens made by the application's own LoginStore (a login per user through HTTP
     would cost an argon2 verification each)."""
-    from sharestack.auth.sessions import SessionStore
+    from sharestack.callers.store import LoginStore
     from sharestack.cache.redis import RedisRoles
     from sharestack.config import Settings
 
@@ -70,7 +70,7 @@ async def _sessions(topo: Topology, user_ids: list[int]) -> list[str]:
     )
     roles = RedisRoles.from_settings(settings)
     try:
-        store = SessionStore(roles, settings)
+        store = LoginStore(roles, settings)
         return [await store.create(uid) for uid in user_ids]
     finally:
         await roles.close()
@@ -99,9 +99,8 @@ def prepare_inputs(ctx: Context) -> None:
 
 def _feed_paths(ctx: Context) -> list[str]:
     """First three pages of some creators' and tags' feeds (cursors from the API itself)."""
-    from sharestack.content.service import tag_slug
-
     from bench.textgen import tag_names
+    from sharestack.content.rules import tag_slug
 
     starts = [f"/api/v1/creators/{c}/contents" for c in range(1, min(ctx.size.creators, 50) + 1)]
     starts += [

@@ -22,6 +22,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from tqdm import tqdm
+
+from bench import textgen
 from sharestack.auth.security import hash_password
 from sharestack.content.service import make_excerpt, tag_slug
 from sharestack.models import (
@@ -35,9 +38,6 @@ from sharestack.models import (
     UserAuth,
     UserProfile,
 )
-from tqdm import tqdm
-
-from bench import textgen
 
 BENCH_PASSWORD = "bench-password-not-secret"  # noqa: S105 - a throwaway data set's password
 BATCH = 1000

@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> None:
         return
 
     if args.command == "worker":
-        from sharestack.jobs.runtime import run_worker
+        from sharestack.worker import run_worker
 
         asyncio.run(run_worker(settings))
         return

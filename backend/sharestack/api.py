@@ -3,8 +3,8 @@
 from fastapi import APIRouter, Depends
 
 from sharestack.auth.router import router as auth_router
+from sharestack.callers.limits import api_rate_limit
 from sharestack.content.router import router as content_router
-from sharestack.ratelimit.dependencies import api_rate_limit
 from sharestack.users.router import router as users_router
 
 api_router = APIRouter(prefix="/api/v1", dependencies=[Depends(api_rate_limit)])

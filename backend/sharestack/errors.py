@@ -13,6 +13,8 @@ from typing import Any
 import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -67,12 +69,6 @@ class Conflict(AppError):
     status_code = 409
     code = "conflict"
     message = "The request conflicts with the current state."
-
-
-class PayloadTooLarge(AppError):
-    status_code = 413
-    code = "payload_too_large"
-    message = "The request body is too large."
 
 
 class ServiceUnavailable(AppError):
@@ -143,16 +139,16 @@ async def _http_error(_: Request, exc: Exception) -> Response:
     return error_response(exc.status_code, code, message, headers=headers)
 
 
-async def _database_error(_: Request, exc: Exception) -> Response:
-    """A transient database failure (deadlock victim, lock wait timeout, lost connection, no
-    pooled connection free) is the client's cue to retry shortly, not a bug: 503 with
-    ``Retry-After``. The transaction was rolled back, so nothing was half-written."""
-    logger.warning("database unavailable", extra={"error": f"{type(exc).__name__}: {exc}"[:300]})
+async def _unavailable(_: Request, exc: Exception) -> Response:
+    """A transient failure of a dependency is the client's cue to retry shortly, not a bug: 503
+    with ``Retry-After``. For the database: a deadlock victim, a lock wait timeout, a lost
+    connection, no pooled connection free (the transaction was rolled back, so nothing was
+    half-written). For Redis: still unreachable after the client retried for
+    REDIS_RETRY_BUDGET_SECONDS (sessions, limits, queue; the cache falls through to the database
+    and never raises): a failover that takes longer than that is an outage."""
+    logger.warning("dependency unavailable", extra={"error": f"{type(exc).__name__}: {exc}"[:300]})
     return error_response(
-        503,
-        "service_unavailable",
-        "The database is busy or unavailable; try again shortly.",
-        headers={"Retry-After": "1"},
+        503, ServiceUnavailable.code, ServiceUnavailable.message, headers={"Retry-After": "1"}
     )
 
 
@@ -165,6 +161,11 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(sqlalchemy.exc.OperationalError, _database_error)
-    app.add_exception_handler(sqlalchemy.exc.TimeoutError, _database_error)
+    for unavailable in (
+        sqlalchemy.exc.OperationalError,
+        sqlalchemy.exc.TimeoutError,
+        RedisConnectionError,
+        RedisTimeoutError,
+    ):
+        app.add_exception_handler(unavailable, _unavailable)
     app.add_exception_handler(Exception, _unexpected)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 
 class ORJSONResponse(JSONResponse):
@@ -14,3 +14,9 @@ class ORJSONResponse(JSONResponse):
 
     def render(self, content: Any) -> bytes:
         return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
+
+
+class JSONBytes(Response):
+    """JSON that is serialised already (a cached payload): sent as it is."""
+
+    media_type = "application/json"

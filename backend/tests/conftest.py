@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 
 from sharestack.config import Settings
+from sharestack.dependencies import app_state
 from sharestack.main import create_app
 from sharestack.models import metadata
 from tests.support import servers
@@ -87,7 +88,7 @@ async def app(migrated: Settings) -> AsyncIterator[FastAPI]:
 @pytest.fixture
 async def clean_tables(app: FastAPI) -> AsyncIterator[None]:
     yield
-    async with app.state.db.write_engine.begin() as conn:
+    async with app_state(app).db.write_engine.begin() as conn:
         for table in reversed(metadata.sorted_tables):
             await conn.execute(sa.delete(table))
 

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Response, status
 
 from sharestack.auth import service
-from sharestack.auth.dependencies import CurrentSession, get_session_store
 from sharestack.auth.schemas import LoginRequest, LoginResponse, RegisterRequest
-from sharestack.db.session import WriteSessionDep
-from sharestack.ratelimit.dependencies import AuthRateLimit
+from sharestack.callers.dependencies import CurrentCaller, LoginStoreDep
+from sharestack.callers.limits import AuthRateLimit
+from sharestack.dependencies import SettingsDep, WriteSessionDep
+from sharestack.users import service as users_service
 from sharestack.users.schemas import MeRead
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -15,16 +16,19 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 @router.post("/register", status_code=status.HTTP_201_CREATED, dependencies=[AuthRateLimit])
 async def register(body: RegisterRequest, session: WriteSessionDep) -> MeRead:
     user = await service.register(session, body.email, body.password, body.display_name)
-    return await MeRead.load(session, user)
+    return await users_service.me(session, user)
 
 
 @router.post("/login", dependencies=[AuthRateLimit])
 async def login(
-    body: LoginRequest, request: Request, response: Response, session: WriteSessionDep
+    body: LoginRequest,
+    response: Response,
+    session: WriteSessionDep,
+    store: LoginStoreDep,
+    settings: SettingsDep,
 ) -> LoginResponse:
     user = await service.authenticate(session, body.email, body.password)
-    settings = request.app.state.settings
-    token = await get_session_store(request).create(user.id)
+    token = await store.create(user.id)
     response.set_cookie(
         settings.session_cookie_name,
         token,
@@ -38,8 +42,8 @@ async def login(
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
-async def logout(info: CurrentSession, request: Request) -> Response:
-    await get_session_store(request).revoke(info.digest)
+async def logout(caller: CurrentCaller, store: LoginStoreDep, settings: SettingsDep) -> Response:
+    await store.revoke(caller.digest)
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
-    response.delete_cookie(request.app.state.settings.session_cookie_name, path="/")
+    response.delete_cookie(settings.session_cookie_name, path="/")
     return response

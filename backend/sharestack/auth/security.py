@@ -1,14 +1,8 @@
-"""Password hashing (argon2id) and session tokens.
-
-A session token is 256 random bits sent to the client once; Redis keeps only
-HMAC-SHA256(SECRET_KEY, token), so a leaked Redis dump cannot be replayed as sessions.
-"""
+"""Password hashing (argon2id)."""
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import os
 import secrets
 
@@ -40,11 +34,3 @@ async def verify_password(password_hash: str | None, password: str) -> bool:
 
     async with _slots:
         return await anyio.to_thread.run_sync(_verify)
-
-
-def new_token() -> str:
-    return secrets.token_urlsafe(32)
-
-
-def token_digest(secret_key: str, token: str) -> str:
-    return hmac.new(secret_key.encode(), token.encode(), hashlib.sha256).hexdigest()

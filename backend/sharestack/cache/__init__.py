@@ -1,3 +1,1 @@
-from sharestack.cache.redis import RedisRoles
-
-__all__ = ["RedisRoles"]
+"""Redis clients per role, cache-aside, key patterns and TTLs. Knows no domain."""

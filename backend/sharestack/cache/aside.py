@@ -12,7 +12,11 @@ Invalidation design (generation tokens, not deletes of known keys):
   than counters so that an evicted or expired generation key (the cache instance is allkeys-lru)
   can never make an old value valid again: a missing generation key gets a fresh token, which
   matches nothing. A writer's token also carries ``@<database position>`` after its commit, which
-  tells a fill which replica may serve it (``cache/fill.py``).
+  the loader receives: a fill must read from a server that has applied the write that invalidated
+  the entry (``sharestack.db.routing``), or it could store the pre-write row under the post-write
+  generation until its TTL ends. A generation created by a reader carries no position, and any
+  healthy replica may fill it. When nothing will be stored (the cache is off or unreachable) the
+  loader receives the caller's own read position instead, as any uncached read would.
 
   If the cache Redis cannot take an invalidation, the token change is kept in memory and the cache
   stays bypassed in this process until it is applied, so this process never serves what it just
@@ -36,22 +40,22 @@ import random
 import secrets
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from sharestack.cache import keys
-from sharestack.cache.fill import FILL_POSITION, REQUEST_ROUTING
 from sharestack.cache.keys import CacheKey, Family
 from sharestack.metrics.registry import CACHE_ERRORS, CACHE_HITS, CACHE_LOADS, CACHE_MISSES
 
 logger = logging.getLogger(__name__)
 
-Loader = Callable[[], Awaitable[bytes | None]]
+# loader(position): the bytes to cache (None = not found); ``position`` is what the read must
+# have seen (see the module docstring and sharestack.db.routing).
+Loader = Callable[[str | None], Awaitable[bytes | None]]
 
-# The "token" of a load that will not be stored: read as the request would without a cache.
-_UNCACHED = b"@" + REQUEST_ROUTING.encode()
+# The "token" of a load that will not be stored: read as the caller would without a cache.
+_UNCACHED = b"@\x00uncached"
 _NEGATIVE = b"-"  # payload marker for "not found" (negative caching)
 _POSITIVE = b"+"
 _POLL_INTERVAL = 0.02
@@ -119,18 +123,22 @@ class CacheAside:
             logger.warning("cache redis unavailable; reading from the database: %r", exc)
         self._open_until = time.monotonic() + self.breaker_seconds
 
-    async def get_or_load(self, key: CacheKey, loader: Loader) -> bytes | None:
-        """The cached bytes for ``key``, or ``loader()``'s bytes (None = not found, cached too)."""
+    async def get_or_load(
+        self, key: CacheKey, loader: Loader, caller_position: str | None = None
+    ) -> bytes | None:
+        """The cached bytes for ``key``, or the loader's bytes (None = not found, cached too).
+        ``caller_position``: what the caller's own reads must have seen, used only for a load
+        that will not be stored."""
         if not self._available():
             CACHE_MISSES.labels(key.family).inc()
             # Cache off or unreachable: nothing is stored, so ordinary read routing is safe.
-            return await self._load(key, loader, _UNCACHED)
+            return await self._load(key, loader, _UNCACHED, caller_position)
         try:
             found, payload, token = await self._read(key)
         except (RedisError, OSError) as exc:
             self._trip(exc)
             CACHE_MISSES.labels(key.family).inc()
-            return await self._load(key, loader, _UNCACHED)
+            return await self._load(key, loader, _UNCACHED, caller_position)
         if found:
             CACHE_HITS.labels(key.family).inc()
             return payload
@@ -170,16 +178,13 @@ class CacheAside:
         return found, payload, token
 
     async def _load(
-        self, key: CacheKey, loader: Loader, token: bytes | None = None
+        self, key: CacheKey, loader: Loader, token: bytes, caller_position: str | None = None
     ) -> bytes | None:
         CACHE_LOADS.labels(key.family).inc()
-        # The generation may name the database position a fill must have seen (cache/fill.py).
-        position = token.partition(b"@")[2].decode() if token else ""
-        reset = FILL_POSITION.set(position or None)
-        try:
-            return await loader()
-        finally:
-            FILL_POSITION.reset(reset)
+        if token == _UNCACHED:
+            return await loader(caller_position)
+        # The generation may name the database position a fill must have seen.
+        return await loader(token.partition(b"@")[2].decode() or None)
 
     async def _load_and_store(self, key: CacheKey, loader: Loader, token: bytes) -> bytes | None:
         value = await self._load(key, loader, token)
@@ -241,7 +246,7 @@ class CacheAside:
 
     async def invalidate_scopes(self, scopes: set[str], position: str | None = None) -> None:
         """The same for scopes named by ``keys.scope_*`` (what write paths note down).
-        ``position``: what a fill of these scopes must have seen (see cache/fill.py)."""
+        ``position``: what a fill of these scopes must have seen (``sharestack.db.routing``)."""
         generations = {keys.generation_key(self.prefix, s) for s in scopes}
         await self._invalidate_generations(generations, position)
 
@@ -292,10 +297,3 @@ _RELEASE_LOCK = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 """
-
-
-def dumps_for_cache(value: Any) -> bytes:
-    """The serialisation every cached payload uses (orjson: fast, bytes out, UTC datetimes)."""
-    import orjson
-
-    return orjson.dumps(value)

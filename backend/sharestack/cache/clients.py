@@ -34,7 +34,7 @@ from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool, SentinelMan
 from redis.backoff import EqualJitterBackoff
 from redis.exceptions import ConnectionError, ReadOnlyError, RedisError, TimeoutError
 
-from sharestack.tasks import cancel_and_wait
+from sharestack.background import cancel_and_wait
 
 logger = logging.getLogger(__name__)
 

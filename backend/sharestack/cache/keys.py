@@ -9,8 +9,12 @@ the same Cluster slot and can be read with one MGET.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from enum import StrEnum
+
+import orjson
+from pydantic import BaseModel
 
 
 class Family(StrEnum):
@@ -75,35 +79,49 @@ def generation_key(prefix: str, scope: str) -> str:
     return f"{prefix}{{{scope}}}:gen"
 
 
+# -- payload versions ---------------------------------------------------------------------------
+
+
+def payload_version(*models: type[BaseModel], revision: int = 1) -> str:
+    """A short digest of the JSON schemas of the response models a cached payload holds, plus
+    the revision of the payload's own byte format. Every value key carries it, so a release that
+    changes a response schema reads and writes new keys and never serves JSON of the old shape;
+    the old entries simply expire. Generation keys carry no version: an invalidation reaches
+    every version."""
+    schemas = [model.model_json_schema() for model in models]
+    digest = hashlib.sha256(orjson.dumps([revision, schemas], option=orjson.OPT_SORT_KEYS))
+    return digest.hexdigest()[:10]
+
+
 # -- cache keys ---------------------------------------------------------------------------------
 
 
-def _key(prefix: str, family: Family, scope: str, detail: str = "") -> CacheKey:
+def _key(prefix: str, family: Family, scope: str, version: str, detail: str = "") -> CacheKey:
     base = f"{prefix}{{{scope}}}"
     suffix = f":{detail}" if detail else ""
     return CacheKey(
         family=family,
-        value=f"{base}:v{suffix}",
+        value=f"{base}:v:{version}{suffix}",
         generation=generation_key(prefix, scope),
-        lock=f"{base}:lock{suffix}",
+        lock=f"{base}:lock:{version}{suffix}",
     )
 
 
-def content_by_id(prefix: str, content_id: int) -> CacheKey:
-    return _key(prefix, Family.CONTENT, scope_content_id(content_id))
+def content_by_id(prefix: str, content_id: int, version: str) -> CacheKey:
+    return _key(prefix, Family.CONTENT, scope_content_id(content_id), version)
 
 
-def content_by_slug(prefix: str, slug: str) -> CacheKey:
-    return _key(prefix, Family.CONTENT, scope_content_slug(slug))
+def content_by_slug(prefix: str, slug: str, version: str) -> CacheKey:
+    return _key(prefix, Family.CONTENT, scope_content_slug(slug), version)
 
 
-def creator_feed(prefix: str, creator_id: int, page: str) -> CacheKey:
-    return _key(prefix, Family.CREATOR_FEED, scope_creator_feed(creator_id), page)
+def creator_feed(prefix: str, creator_id: int, page: str, version: str) -> CacheKey:
+    return _key(prefix, Family.CREATOR_FEED, scope_creator_feed(creator_id), version, page)
 
 
-def tag_feed(prefix: str, tag_slug: str, page: str) -> CacheKey:
-    return _key(prefix, Family.TAG_FEED, scope_tag_feed(tag_slug), page)
+def tag_feed(prefix: str, tag_slug: str, page: str, version: str) -> CacheKey:
+    return _key(prefix, Family.TAG_FEED, scope_tag_feed(tag_slug), version, page)
 
 
-def profile(prefix: str, user_id: int) -> CacheKey:
-    return _key(prefix, Family.PROFILE, scope_profile(user_id))
+def profile(prefix: str, user_id: int, version: str) -> CacheKey:
+    return _key(prefix, Family.PROFILE, scope_profile(user_id), version)

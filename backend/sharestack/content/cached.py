@@ -1,183 +1,134 @@
-"""Cached reads of published content, creator feeds and tag feeds (cache-aside, see
-``sharestack.cache.aside``), and the notes write paths leave so the right entries are dropped.
+"""Cached reads of published content, creator feeds and tag feeds: the service's reads behind
+the cache (``sharestack.cache``), returning JSON bytes. No HTTP here: the router wraps the bytes.
 
 What is cached is what everyone may see: a published item (stored twice, with and without its
 body, so a subscribers-only item can be served to anonymous readers without a query) and feed
 pages of teasers. Drafts and missing items are cached as "not found"; a signed-in caller who gets
 "not found" falls through to the service, since they may be the draft's author.
 
-Fills read from a replica that has applied the write that last invalidated the entry, or from the
-primary (``sharestack.cache.fill``): a replica that has not yet applied a write would otherwise let
-a fill store the pre-write row under the post-write generation.
-
-On a hit the response is the cached bytes as they are: no database session is opened, no model is
-built, nothing is serialised.
+On a hit no database session is opened, no model is built, nothing is serialised. The payload
+format of an item entry is encoded and decoded here and nowhere else (:class:`CachedItem`), and
+every key carries :data:`PAYLOAD_VERSION`, derived from the response schemas.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
+import orjson
 from pydantic_core import to_json
-from starlette.requests import Request
-from starlette.responses import Response
 
 from sharestack.cache import keys
-from sharestack.cache.fill import fill_session
+from sharestack.cache.reads import CachedReads
 from sharestack.content import repository, service
 from sharestack.content.exceptions import ContentNotFound, TagNotFound
 from sharestack.content.models import Content
-from sharestack.subscriptions import service as subscriptions_service
+from sharestack.content.rules import PUBLISHED, tag_slug, withholds_body
+from sharestack.content.schemas import ContentRead, ContentTeaser, Page
+from sharestack.db.session import ReadSession
 
-if TYPE_CHECKING:
-    from sharestack.cache.aside import CacheAside
-    from sharestack.db.engine import Database
-    from sharestack.db.session import ReadSession
-
+# Bump _FORMAT when the byte layout below changes; schema changes change the version by themselves.
+_FORMAT = 2
+PAYLOAD_VERSION = keys.payload_version(ContentRead, Page[ContentTeaser], revision=_FORMAT)
 _SEPARATOR = b"\x00"  # never inside JSON: orjson/pydantic escape control characters
-_PUBLIC = b"P"
-_SUBSCRIBERS = b"S"
 
 
-def _json(body: bytes) -> Response:
-    return Response(body, media_type="application/json")
+@dataclass(frozen=True)
+class CachedItem:
+    """One published item as cached: who wrote it, where it appears, and its two renderings."""
+
+    author_id: int
+    slug: str
+    tag_slugs: list[str]
+    visibility: str
+    full: bytes  # ContentRead JSON with the body
+    withheld: bytes  # ContentRead JSON as a non-subscriber sees it
+
+    def encode(self) -> bytes:
+        head = orjson.dumps(
+            {"a": self.author_id, "s": self.slug, "t": self.tag_slugs, "v": self.visibility}
+        )
+        return _SEPARATOR.join([head, self.full, self.withheld])
+
+    @classmethod
+    def decode(cls, payload: bytes) -> CachedItem:
+        head, full, withheld = payload.split(_SEPARATOR, 2)
+        meta = orjson.loads(head)
+        return cls(meta["a"], meta["s"], meta["t"], meta["v"], full, withheld)
+
+    def json_for(self, viewer_id: int | None, has_access: bool) -> bytes:
+        """The rendering this viewer gets (``has_access``: their subscription's answer)."""
+        if withholds_body(self.visibility, self.author_id, viewer_id, has_access):
+            return self.withheld
+        return self.full
 
 
-def _cache(request: Request) -> CacheAside:
-    cache: CacheAside = request.app.state.cache
-    return cache
-
-
-def _db(request: Request) -> Database:
-    db: Database = request.app.state.db
-    return db
-
-
-# Each read is split into a fill (cache + primary, no request: the warm-up job calls it too) and
-# the serving of what the fill returned.
-
-
-async def item_by_id(
-    cache: CacheAside, db: Database, content_id: int, request: Request | None = None
-) -> bytes | None:
-    async def load() -> bytes | None:
-        async with fill_session(db, request) as session:
-            return await _item_payload(await repository.get(session, content_id), session)
-
-    return await cache.get_or_load(keys.content_by_id(cache.prefix, content_id), load)
-
-
-async def item_by_slug(
-    cache: CacheAside, db: Database, slug: str, request: Request | None = None
-) -> bytes | None:
-    async def load() -> bytes | None:
-        async with fill_session(db, request) as session:
-            return await _item_payload(await repository.get_by_slug(session, slug), session)
-
-    return await cache.get_or_load(keys.content_by_slug(cache.prefix, slug), load)
-
-
-async def creator_feed_page(
-    cache: CacheAside,
-    db: Database,
-    user_id: int,
-    cursor: str | None,
-    limit: int,
-    request: Request | None = None,
-) -> bytes:
-    async def load() -> bytes | None:
-        async with fill_session(db, request) as session:
-            return to_json(await service.creator_feed(session, user_id, cursor, limit))
-
-    body = await cache.get_or_load(
-        keys.creator_feed(cache.prefix, user_id, _page_detail(cursor, limit)), load
-    )
-    assert body is not None  # a creator feed is never "not found", only empty
-    return body
-
-
-async def tag_feed_page(
-    cache: CacheAside,
-    db: Database,
-    tag: str,
-    cursor: str | None,
-    limit: int,
-    request: Request | None = None,
-) -> bytes | None:
-    async def load() -> bytes | None:
-        async with fill_session(db, request) as session:
-            try:
-                return to_json(await service.tag_feed(session, tag, cursor, limit))
-            except TagNotFound:
-                return None
-
-    return await cache.get_or_load(
-        keys.tag_feed(cache.prefix, tag, _page_detail(cursor, limit)), load
-    )
-
-
-# -- single items -------------------------------------------------------------------------------
-
-
-async def _item_payload(content: Content | None, session: ReadSession) -> bytes | None:
-    """``P|S <author_id> \\0 full JSON \\0 withheld JSON`` for a published item, else None."""
-    if content is None or content.status != "published":
+async def _fill_item(session: ReadSession, content: Content | None) -> bytes | None:
+    if content is None or content.status != PUBLISHED:
         return None
-    # Reading as the author gives the full body; the withheld copy is what non-subscribers get.
-    full = await service.read(session, content, content.author_id)
+    # Presented as to its author: the full body; the withheld copy is what non-subscribers get.
+    full = await service.present(session, content, content.author_id)
     withheld = full.model_copy(update={"body": None, "body_withheld": True})
-    kind = _PUBLIC if content.visibility == "public" else _SUBSCRIBERS
-    return b"".join(
-        [
-            kind,
-            str(content.author_id).encode(),
-            _SEPARATOR,
-            to_json(full),
-            _SEPARATOR,
-            to_json(withheld),
-        ]
-    )
+    return CachedItem(
+        author_id=content.author_id,
+        slug=content.slug,
+        tag_slugs=[tag_slug(name) for name in full.tags],
+        visibility=content.visibility,
+        full=to_json(full),
+        withheld=to_json(withheld),
+    ).encode()
 
 
-async def _serve_item(
-    payload: bytes | None, viewer_id: int | None, session: ReadSession
-) -> Response | None:
-    """The response for a cached item, or None when the caller must go through the service."""
-    if payload is None:
+async def item_by_id(reads: CachedReads, content_id: int) -> CachedItem | None:
+    """The published item, from the cache or filled; None when it is not published."""
+
+    async def fill(session: ReadSession) -> bytes | None:
+        return await _fill_item(session, await repository.get(session, content_id))
+
+    key = keys.content_by_id(reads.prefix, content_id, PAYLOAD_VERSION)
+    payload = await reads.get(key, fill)
+    return CachedItem.decode(payload) if payload is not None else None
+
+
+async def item_by_slug(reads: CachedReads, slug: str) -> CachedItem | None:
+    async def fill(session: ReadSession) -> bytes | None:
+        return await _fill_item(session, await repository.get_by_slug(session, slug))
+
+    payload = await reads.get(keys.content_by_slug(reads.prefix, slug, PAYLOAD_VERSION), fill)
+    return CachedItem.decode(payload) if payload is not None else None
+
+
+async def _serve(
+    item: CachedItem | None, session: ReadSession, viewer_id: int | None
+) -> bytes | None:
+    """The JSON this viewer gets for a cached item, or None when the service must answer (a
+    signed-in caller may be the author of a draft)."""
+    if item is None:
         if viewer_id is None:
             raise ContentNotFound()
-        return None  # a signed-in caller may be the author of a draft
-    head, full, withheld = payload.split(_SEPARATOR, 2)
-    if head[:1] == _PUBLIC:
-        return _json(full)
-    author_id = int(head[1:])
-    if viewer_id is None:
-        return _json(withheld)
-    if viewer_id == author_id or await subscriptions_service.has_access(
-        session, viewer_id, author_id
-    ):
-        return _json(full)
-    return _json(withheld)
+        return None
+    has_access = await service.viewer_has_access(
+        session, item.visibility, item.author_id, viewer_id
+    )
+    return item.json_for(viewer_id, has_access)
 
 
 async def read_by_id(
-    request: Request, session: ReadSession, content_id: int, viewer_id: int | None
-) -> Response:
-    payload = await item_by_id(_cache(request), _db(request), content_id, request)
-    served = await _serve_item(payload, viewer_id, session)
+    reads: CachedReads, session: ReadSession, content_id: int, viewer_id: int | None
+) -> bytes:
+    served = await _serve(await item_by_id(reads, content_id), session, viewer_id)
     if served is not None:
         return served
-    return _json(to_json(await service.read_by_id(session, content_id, viewer_id)))
+    return to_json(await service.read_by_id(session, content_id, viewer_id))
 
 
 async def read_by_slug(
-    request: Request, session: ReadSession, slug: str, viewer_id: int | None
-) -> Response:
-    payload = await item_by_slug(_cache(request), _db(request), slug, request)
-    served = await _serve_item(payload, viewer_id, session)
+    reads: CachedReads, session: ReadSession, slug: str, viewer_id: int | None
+) -> bytes:
+    served = await _serve(await item_by_slug(reads, slug), session, viewer_id)
     if served is not None:
         return served
-    return _json(to_json(await service.read_by_slug(session, slug, viewer_id)))
+    return to_json(await service.read_by_slug(session, slug, viewer_id))
 
 
 # -- feeds -------------------------------------------------------------------------------------
@@ -187,15 +138,30 @@ def _page_detail(cursor: str | None, limit: int) -> str:
     return f"c={cursor or ''}&l={limit}"
 
 
-async def creator_feed(request: Request, user_id: int, cursor: str | None, limit: int) -> Response:
-    return _json(
-        await creator_feed_page(_cache(request), _db(request), user_id, cursor, limit, request)
-    )
+async def creator_feed_page(
+    reads: CachedReads, user_id: int, cursor: str | None, limit: int
+) -> bytes:
+    async def fill(session: ReadSession) -> bytes | None:
+        return to_json(await service.creator_feed(session, user_id, cursor, limit))
+
+    page = _page_detail(cursor, limit)
+    body = await reads.get(keys.creator_feed(reads.prefix, user_id, page, PAYLOAD_VERSION), fill)
+    assert body is not None  # a creator feed is never "not found", only empty
+    return body
 
 
-async def tag_feed(request: Request, slug: str, cursor: str | None, limit: int) -> Response:
-    tag = service.tag_slug(slug)
-    body = await tag_feed_page(_cache(request), _db(request), tag, cursor, limit, request)
+async def tag_feed_page(reads: CachedReads, tag: str, cursor: str | None, limit: int) -> bytes:
+    """A tag's feed page; TagNotFound for a tag that does not exist."""
+    tag = tag_slug(tag)
+
+    async def fill(session: ReadSession) -> bytes | None:
+        try:
+            return to_json(await service.tag_feed(session, tag, cursor, limit))
+        except TagNotFound:
+            return None
+
+    page = _page_detail(cursor, limit)
+    body = await reads.get(keys.tag_feed(reads.prefix, tag, page, PAYLOAD_VERSION), fill)
     if body is None:
         raise TagNotFound()
-    return _json(body)
+    return body

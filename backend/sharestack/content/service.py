@@ -1,22 +1,24 @@
-"""Content: drafts, versions, publication, reading and feeds.
-
-Who sees what: a draft exists only for its author (everyone else gets 404, as if it did not
-exist); a published item's teaser (title, excerpt, tags) is visible to all; its body is withheld
-from non-subscribers when its visibility is ``subscribers``. Only the author edits: others get
-403 on a published item and 404 on a draft.
+"""Content: drafts, versions, publication, reading and feeds. The rules of who sees and who
+changes what are in ``content/rules.py``; cached reads of published items in ``content/cached.py``.
 """
 
 from __future__ import annotations
 
-import re
-import secrets
-import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
 from sharestack.content import cache_scopes, repository
-from sharestack.content.exceptions import ContentNotFound, NotAuthor, TagNotFound
+from sharestack.content.exceptions import ContentNotFound, TagNotFound
 from sharestack.content.models import Content, ContentVersion
+from sharestack.content.rules import (
+    ensure_author,
+    is_visible,
+    make_excerpt,
+    make_slug,
+    needs_access_check,
+    tag_slug,
+    withholds_body,
+)
 from sharestack.content.schemas import (
     ContentCreate,
     ContentRead,
@@ -30,26 +32,6 @@ from sharestack.db.session import ReadSession, WriteSession
 from sharestack.jobs import outbox
 from sharestack.pagination import Position, decode_cursor, encode_cursor
 from sharestack.subscriptions import service as subscriptions_service
-
-EXCERPT_LENGTH = 160
-
-
-def make_slug(title: str) -> str:
-    """ASCII words of the title plus a random suffix: ``hello-world-k3j9x2``; a title with no
-    Latin letters (most Chinese titles) gets the suffix alone, ``p-k3j9x2m4``."""
-    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
-    words = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")[:80].strip("-")
-    suffix = secrets.token_hex(4)
-    return f"{words}-{suffix}" if words else f"p-{suffix}"
-
-
-def tag_slug(name: str) -> str:
-    return re.sub(r"\s+", "-", unicodedata.normalize("NFKC", name).strip().lower())[:64]
-
-
-def make_excerpt(body: str) -> str:
-    text = " ".join(body.split())
-    return text if len(text) <= EXCERPT_LENGTH else text[: EXCERPT_LENGTH - 1] + "…"
 
 
 async def _set_tags(session: WriteSession, content: Content, names: Sequence[str]) -> None:
@@ -96,10 +78,7 @@ async def get_for_author(session: WriteSession, content_id: int, user_id: int) -
     content = await repository.get(session, content_id)
     if content is None:
         raise ContentNotFound()
-    if content.author_id != user_id:
-        if content.status != "published":
-            raise ContentNotFound()
-        raise NotAuthor()
+    ensure_author(content.status, content.author_id, user_id)
     return content
 
 
@@ -149,8 +128,8 @@ async def delete(session: WriteSession, content: Content) -> None:
     await repository.delete(session, content)
 
 
-async def _visible(session: ReadSession, content: Content | None, viewer_id: int | None) -> Content:
-    if content is None or (content.status != "published" and content.author_id != viewer_id):
+def _visible(content: Content | None, viewer_id: int | None) -> Content:
+    if content is None or not is_visible(content.status, content.author_id, viewer_id):
         raise ContentNotFound()
     return content
 
@@ -169,17 +148,18 @@ def _teaser_fields(content: Content, tags: list[str]) -> dict[str, Any]:
     }
 
 
-async def read(session: ReadSession, content: Content, viewer_id: int | None) -> ContentRead:
-    withheld = content.visibility == "subscribers" and not (
-        viewer_id is not None
-        and (
-            viewer_id == content.author_id
-            or await subscriptions_service.has_access(session, viewer_id, content.author_id)
-        )
-    )
-    tags = await repository.tag_names(session, [content.id])
+async def viewer_has_access(
+    session: ReadSession, visibility: str, author_id: int, viewer_id: int | None
+) -> bool:
+    """The subscription answer :func:`rules.withholds_body` needs (a query only when it matters)."""
+    if viewer_id is None or not needs_access_check(visibility, author_id, viewer_id):
+        return False
+    return await subscriptions_service.has_access(session, viewer_id, author_id)
+
+
+def _as_read(content: Content, tags: list[str], withheld: bool) -> ContentRead:
     return ContentRead(
-        **_teaser_fields(content, tags.get(content.id, [])),
+        **_teaser_fields(content, tags),
         status=content.status,
         version=content.version,
         body=None if withheld else content.body,
@@ -189,14 +169,22 @@ async def read(session: ReadSession, content: Content, viewer_id: int | None) ->
     )
 
 
+async def present(session: ReadSession, content: Content, viewer_id: int | None) -> ContentRead:
+    """The item as ``viewer_id`` may see it (the body withheld from non-subscribers)."""
+    has_access = await viewer_has_access(session, content.visibility, content.author_id, viewer_id)
+    withheld = withholds_body(content.visibility, content.author_id, viewer_id, has_access)
+    tags = await repository.tag_names(session, [content.id])
+    return _as_read(content, tags.get(content.id, []), withheld)
+
+
 async def read_by_id(session: ReadSession, content_id: int, viewer_id: int | None) -> ContentRead:
-    content = await _visible(session, await repository.get(session, content_id), viewer_id)
-    return await read(session, content, viewer_id)
+    content = _visible(await repository.get(session, content_id), viewer_id)
+    return await present(session, content, viewer_id)
 
 
 async def read_by_slug(session: ReadSession, slug: str, viewer_id: int | None) -> ContentRead:
-    content = await _visible(session, await repository.get_by_slug(session, slug), viewer_id)
-    return await read(session, content, viewer_id)
+    content = _visible(await repository.get_by_slug(session, slug), viewer_id)
+    return await present(session, content, viewer_id)
 
 
 async def _teasers(session: ReadSession, items: Sequence[Content]) -> list[ContentTeaser]:
@@ -239,7 +227,9 @@ async def author_items(
 ) -> Page[ContentRead]:
     before = decode_cursor(cursor).id if cursor else None
     items = await repository.author_items(session, author_id, before, limit + 1)
-    page = [await read(session, c, author_id) for c in items[:limit]]
+    # The author sees every body of their own; one tag query for the whole page.
+    tags = await repository.tag_names(session, [c.id for c in items[:limit]])
+    page = [_as_read(c, tags.get(c.id, []), withheld=False) for c in items[:limit]]
     next_cursor = None
     if len(items) > limit:
         last = items[limit - 1]

@@ -5,8 +5,12 @@ the response of one that commits: invalidating cache entries (a reader must neve
 version after the write's response) and waking the job outbox relay. Components register an
 application-wide hook on ``Database.after_commit_hooks``; domain code leaves notes in
 ``session.info`` under keys starting with ``NOTE_PREFIX`` during the transaction, which the hooks
-read after the commit and which a rollback discards. The transaction
-owners (the request dependency, ``write_transaction`` for jobs) call ``run_after_commit``.
+read after the commit and which a rollback discards.
+
+:func:`write_transaction` is the one transaction owner: the request dependency
+(``sharestack.dependencies``) and the job runner both use it. After the COMMIT it reads, once, the
+position a later read must have seen (``ReadRouting.position_after_commit``) and hands it to every
+hook, since cache generations need it as much as the writer's read-your-writes token does.
 """
 
 from __future__ import annotations
@@ -22,15 +26,15 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-AfterCommitHook = Callable[["WriteSession"], Awaitable[None]]
+AfterCommitHook = Callable[["WriteSession", "str | None"], Awaitable[None]]
 NOTE_PREFIX = "after_commit:"
 
 
-async def run_after_commit(db: Database, session: WriteSession) -> None:
+async def run_after_commit(db: Database, session: WriteSession, position: str | None) -> None:
     """Run every hook; a failing hook is logged, never raised: the data is committed already."""
     for hook in db.after_commit_hooks:
         try:
-            await hook(session)
+            await hook(session, position)
         except Exception:
             logger.exception("after-commit hook %s failed", getattr(hook, "__name__", hook))
     discard_after_rollback(session)
@@ -43,14 +47,17 @@ def discard_after_rollback(session: WriteSession) -> None:
 
 @asynccontextmanager
 async def write_transaction(db: Database) -> AsyncIterator[WriteSession]:
-    """A write session outside a request (jobs, relays): commits on success, rolls back on error,
-    then runs the after-commit hooks like the request dependency does."""
+    """A write session on the primary: commits when the block ends, rolls back on error, then
+    sets ``session.committed_position`` and runs the after-commit hooks."""
     async with db.write_sessionmaker() as session:
         try:
             yield session
+            wrote = session.wrote
             await session.commit()
         except BaseException:
             await session.rollback()
             discard_after_rollback(session)
             raise
-        await run_after_commit(db, session)
+        position = await db.routing.position_after_commit(session) if wrote else None
+        session.committed_position = position
+        await run_after_commit(db, session, position)

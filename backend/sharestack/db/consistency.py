@@ -27,18 +27,11 @@ import hashlib
 import hmac
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from starlette.requests import Request
+from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from sharestack.db.replicas import current_gtid
-
-if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession
-
-    from sharestack.db.engine import Database
-    from sharestack.db.session import ReadSession
+from sharestack.db.routing import PRIMARY
 
 COOKIE = "ss_ryw"
 HEADER = "x-read-after"
@@ -82,55 +75,43 @@ def decode_token(key: bytes, raw: str | None, now: float | None = None) -> Token
 
 
 class ReadYourWrites:
-    def __init__(
-        self, db: Database, mode: str, sticky_seconds: float, wait_timeout: float, secret: str
-    ) -> None:
-        self.db, self.mode = db, mode
-        self.sticky_seconds, self.wait_timeout = sticky_seconds, wait_timeout
+    """Turns a committed write's position into the caller's token, and a caller's token back
+    into the position their reads must have seen (``sharestack.db.routing``)."""
+
+    def __init__(self, mode: str, sticky_seconds: float, secret: str) -> None:
+        self.mode, self.sticky_seconds = mode, sticky_seconds
         self.key = hashlib.sha256(b"sharestack-ryw:" + secret.encode()).digest()
 
-    async def after_commit(self, request: Request, session: AsyncSession) -> None:
-        """Called by the write dependency after a COMMIT that changed something."""
-        if self.mode == "off" or not self.db.replicas:
-            return
+    def position(self, connection: HTTPConnection) -> str | None:
+        """What this caller's reads must have seen: None (anything), PRIMARY or a GTID."""
+        if self.mode == "off":
+            return None
+        raw = connection.headers.get(HEADER) or connection.cookies.get(COOKIE)
+        token = decode_token(self.key, raw)
+        if token is None:
+            return None
+        if self.mode == "sticky" or not token.gtid:
+            return PRIMARY
+        return token.gtid
+
+    def token_after_commit(self, position: str | None) -> tuple[str, float] | None:
+        """(token, expiry) for the writer of a commit at ``position``; None when there is
+        nothing to protect (no replicas: the position is None) or the mode is off."""
+        if self.mode == "off" or position is None:
+            return None
         if self.mode == "sticky":
             token = Token(time.time() + self.sticky_seconds, "")
         else:
-            # A new (rolled back) transaction on the same pool; the position read now includes
-            # the COMMIT that just returned.
-            gtid = await current_gtid(await session.connection())
-            token = Token(time.time() + GTID_TOKEN_SECONDS, gtid)
-        request.state.ryw_cookie = (encode_token(self.key, token), token.expires_at)
-
-    def read_session(self, request: Request) -> ReadSession:
-        """This request's ReadSession, bound to the server it may read from. In gtid mode a
-        caller who wrote recently gets a replica session that first waits for the write's
-        position (``ReadSession.require_position``: lazily, at its first statement)."""
-        maker = self.db.read_sessionmaker
-        replica = self.db.choose_replica()
-        if replica is None:
-            return maker(bind=self.db.write_engine)
-        token = decode_token(self.key, request.headers.get(HEADER) or request.cookies.get(COOKIE))
-        if token is None or self.mode == "off":
-            return maker(bind=replica.engine)
-        if self.mode == "sticky" or not token.gtid:
-            return maker(bind=self.db.write_engine)
-        session = maker(bind=replica.engine)
-
-        def record(wait_ms: float) -> None:
-            request.state.db_gtid_wait_ms = wait_ms
-
-        session.require_position(token.gtid, self.wait_timeout, record)
-        return session
+            token = Token(time.time() + GTID_TOKEN_SECONDS, "" if position == PRIMARY else position)
+        return encode_token(self.key, token), token.expires_at
 
 
 class ReadYourWritesMiddleware:
-    """Sets the read-your-writes cookie the write dependency left in the request state, and in
-    the test environment reports which servers (``@@server_id``) served the request in
-    ``X-DB-Server`` (and the GTID wait in ``X-DB-Wait-Ms``)."""
+    """Sets the read-your-writes cookie (and ``X-Read-After``) the write dependency left in the
+    request state."""
 
-    def __init__(self, app: ASGIApp, cookie_secure: bool, expose_servers: bool) -> None:
-        self.app, self.cookie_secure, self.expose = app, cookie_secure, expose_servers
+    def __init__(self, app: ASGIApp, cookie_secure: bool) -> None:
+        self.app, self.cookie_secure = app, cookie_secure
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -140,26 +121,17 @@ class ReadYourWritesMiddleware:
 
         async def send_with_cookie(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                cookie = state.get("ryw_cookie")
+                cookie = state.get("ryw_cookie")  # left by the write dependency
                 if cookie is not None:
                     value, expires_at = cookie
                     max_age = max(1, int(expires_at - time.time()))
                     attrs = f"{COOKIE}={value}; Max-Age={max_age}; Path=/; HttpOnly; SameSite=Lax"
                     if self.cookie_secure:
                         attrs += "; Secure"
+                    headers = list(message.get("headers", []))
                     headers.append((b"set-cookie", attrs.encode()))
                     headers.append((HEADER.encode(), value.encode()))
-                if self.expose:
-                    servers = state.get("db_servers")
-                    if servers:
-                        joined = ",".join(str(s) for s in sorted(servers))
-                        headers.append((b"x-db-server", joined.encode()))
-                    if "db_gtid_wait_ms" in state:
-                        headers.append(
-                            (b"x-db-wait-ms", f"{state['db_gtid_wait_ms']:.3f}".encode())
-                        )
-                message["headers"] = headers
+                    message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, send_with_cookie)

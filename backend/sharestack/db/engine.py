@@ -8,8 +8,6 @@ utf8mb4_0900_ai_ci on MySQL 8).
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Callable, Collection
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,7 +19,8 @@ from sharestack.db.base import CHARSET, COLLATION
 from sharestack.db.consistency import ReadYourWrites
 from sharestack.db.pool import FairAsyncQueuePool
 from sharestack.db.replicas import ReplicaMonitor, ReplicaState
-from sharestack.db.session import ReadSession, WriteSession
+from sharestack.db.routing import ReadRouting
+from sharestack.db.session import WriteSession
 
 
 def _on_mysql_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -77,9 +76,8 @@ def _label(url: str) -> str:
 
 
 class Database:
-    """The primary engine, the replica engines (each with its own pool and breaker), and a
-    session factory for each kind. Which engine a ReadSession uses is decided per request by
-    :class:`~sharestack.db.consistency.ReadYourWrites`."""
+    """The primary engine, the replica engines (each with its own pool and breaker), the write
+    session factory and the read routing (``db/routing``), which makes read sessions."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -91,16 +89,17 @@ class Database:
             for url in settings.database_replica_urls
         ]
         self.read_engines = [r.engine for r in self.replicas]
-        # @@server_id of each engine's server, learnt on connect (reported in the test env).
-        self.server_ids: dict[int, int] = {}
-        if self.is_mysql:
-            for engine in [self.write_engine, *self.read_engines]:
-                sa.event.listen(engine.sync_engine, "connect", self._server_id_listener(engine))
         self.write_sessionmaker = async_sessionmaker(
             self.write_engine, class_=WriteSession, expire_on_commit=False, autoflush=False
         )
-        self.read_sessionmaker = async_sessionmaker(
-            self.write_engine, class_=ReadSession, expire_on_commit=False, autoflush=False
+        self.routing = ReadRouting(
+            self.write_engine,
+            self.replicas,
+            mode=settings.db_read_your_writes,
+            wait_timeout=settings.db_gtid_wait_timeout,
+        )
+        self.consistency = ReadYourWrites(
+            settings.db_read_your_writes, settings.db_sticky_seconds, settings.secret_key
         )
         self.monitor = ReplicaMonitor(
             self.replicas,
@@ -108,56 +107,19 @@ class Database:
             max_lag=settings.db_replica_max_lag_seconds,
             timeout=settings.db_replica_timeout,
         )
-        self.consistency = ReadYourWrites(
-            self,
-            settings.db_read_your_writes,
-            settings.db_sticky_seconds,
-            settings.db_gtid_wait_timeout,
-            settings.secret_key,
-        )
-        self._next = itertools.count()
-
-    def _server_id_listener(self, engine: AsyncEngine) -> Callable[[Any, Any], None]:
-        key = id(engine.sync_engine)
-
-        def listener(dbapi_conn: Any, _record: Any) -> None:
-            cursor = dbapi_conn.cursor()
-            cursor.execute("SELECT @@server_id")
-            self.server_ids[key] = int(cursor.fetchone()[0])
-            cursor.close()
-
-        return listener
-
-    def server_id(self, engine: AsyncEngine | sa.Engine) -> int | None:
-        sync = engine.sync_engine if isinstance(engine, AsyncEngine) else engine
-        return self.server_ids.get(id(sync))
 
     @property
     def is_mysql(self) -> bool:
         return self.write_engine.dialect.name in ("mysql", "mariadb")
-
-    def choose_replica(self, exclude: Collection[AsyncEngine] = ()) -> ReplicaState | None:
-        """A healthy replica, round robin; None when every breaker is open (reads go to the
-        primary)."""
-        healthy = [r for r in self.replicas if r.healthy and r.engine not in exclude]
-        if not healthy:
-            return None
-        return healthy[next(self._next) % len(healthy)]
-
-    def report_failure(self, replica: ReplicaState | AsyncEngine, exc: BaseException) -> None:
-        """A read failed on this replica: open its breaker now; the monitor closes it again."""
-        if isinstance(replica, AsyncEngine):
-            found = [r for r in self.replicas if r.engine is replica]
-            if not found:
-                return
-            replica = found[0]
-        replica.mark(False, f"read failed: {type(exc).__name__}"[:200])
 
     def replica_health(self) -> list[dict[str, Any]]:
         """Breaker state per replica, for /readyz and the metrics exporter."""
         return [r.snapshot() for r in self.replicas]
 
     async def start(self) -> None:
+        """Start the replica monitor (one sampling round first, so that healthy replicas take
+        reads from the first request). Every process that reads calls it: the API and the
+        worker."""
         if self.is_mysql:
             await self.monitor.start()
 

@@ -15,13 +15,14 @@ import asyncio
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from sharestack.tasks import cancel_and_wait
+from sharestack.background import cancel_and_wait
+from sharestack.ops import gtid
 
 logger = logging.getLogger(__name__)
 
@@ -49,32 +50,24 @@ async def current_gtid(conn: AsyncConnection) -> str:
     Read right after the caller's COMMIT, it contains the caller's transaction; it may contain
     others' too, which only makes a replica wait for writes it would have applied anyway.
     """
-    sql = (
-        "SELECT @@GLOBAL.gtid_binlog_pos" if _is_mariadb(conn) else "SELECT @@GLOBAL.gtid_executed"
-    )
-    value = (await conn.exec_driver_sql(sql)).scalar()
-    return str(value or "").replace("\n", "")
+    value = (await conn.exec_driver_sql(gtid.position_sql(_is_mariadb(conn)))).scalar()
+    return gtid.clean_position(value)
 
 
-async def wait_for_gtid(conn: AsyncConnection, gtid: str, wait_seconds: float) -> bool:
-    """Block until this replica has applied ``gtid`` or ``wait_seconds`` pass; True if applied.
-
-    MariaDB ``MASTER_GTID_WAIT`` answers 0, or -1 on timeout; MySQL
-    ``WAIT_FOR_EXECUTED_GTID_SET`` answers 0, or 1 on timeout.
-    """
-    if not gtid:
+async def wait_for_gtid(conn: AsyncConnection, position: str, wait_seconds: float) -> bool:
+    """Block until this replica has applied ``position`` or ``wait_seconds`` pass; True if
+    applied."""
+    if not position:
         return True
-    if _is_mariadb(conn):
-        sql, ok = "SELECT MASTER_GTID_WAIT(:gtid, :timeout)", 0
-    else:
-        sql, ok = "SELECT WAIT_FOR_EXECUTED_GTID_SET(:gtid, :timeout)", 0
-    result = (await conn.execute(sa.text(sql), {"gtid": gtid, "timeout": wait_seconds})).scalar()
-    return result is not None and int(result) == ok
+    sql = sa.text(gtid.wait_sql(_is_mariadb(conn)))
+    result = (await conn.execute(sql, {"gtid": position, "timeout": wait_seconds})).scalar()
+    return result is not None and int(result) == 0
 
 
 async def replica_status(conn: AsyncConnection) -> Mapping[str, Any] | None:
-    sql = "SHOW SLAVE STATUS" if _is_mariadb(conn) else "SHOW REPLICA STATUS"
-    row = (await conn.exec_driver_sql(sql)).mappings().first()
+    row = (
+        (await conn.exec_driver_sql(gtid.replica_status_sql(_is_mariadb(conn)))).mappings().first()
+    )
     return dict(row) if row is not None else None
 
 
@@ -113,7 +106,6 @@ class ReplicaState:
     lag_seconds: float | None = None
     checked_at: float = 0.0
     trips: int = 0
-    history: list[tuple[float, bool]] = field(default_factory=list, repr=False)
 
     def mark(self, healthy: bool, reason: str | None, lag: float | None = None) -> None:
         was = self.healthy
@@ -124,9 +116,6 @@ class ReplicaState:
             logger.warning("replica breaker opened", extra={"replica": self.name, "reason": reason})
         elif healthy and not was:
             logger.info("replica breaker closed", extra={"replica": self.name})
-        if was != healthy:
-            self.history.append((self.checked_at, healthy))
-            del self.history[:-20]
 
     def snapshot(self) -> dict[str, Any]:
         """Plain values for /readyz and for the metrics exporter."""

@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import sqlalchemy as sa
 
+from sharestack.background import cancel_and_wait
 from sharestack.db.after_commit import NOTE_PREFIX, write_transaction
 from sharestack.db.base import utcnow
 from sharestack.jobs import registry
 from sharestack.jobs.models import OutboxJob
-from sharestack.tasks import cancel_and_wait
 
 if TYPE_CHECKING:
     from sharestack.db.engine import Database
@@ -48,7 +48,7 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
-    async def after_commit(self, session: WriteSession) -> None:
+    async def after_commit(self, session: WriteSession, _position: str | None) -> None:
         if session.info.pop(_NOTE, False):
             self._wake.set()
 

@@ -25,7 +25,7 @@ from sharestack.jobs import registry
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
-    from sharestack.jobs.context import JobContext
+    from sharestack.resources import Resources
 
 logger = logging.getLogger(__name__)
 
@@ -135,7 +135,7 @@ class RedisJobQueue:
 class InProcessJobQueue:
     """The embedded default: jobs run as tasks in this process, with the same retry policy."""
 
-    def __init__(self, ctx: JobContext) -> None:
+    def __init__(self, ctx: Resources) -> None:
         self.ctx = ctx
         self._tasks: dict[str, asyncio.Task[None]] = {}
 

@@ -1,7 +1,9 @@
 """The job functions the worker knows, registered by name with their retry policy.
 
-A job is ``async def name(ctx: JobContext, **kwargs) -> None`` decorated with ``@job(...)``;
-kwargs must be JSON values (they are stored in the outbox table and in Redis).
+A job is ``async def name(ctx: Resources, **kwargs) -> None`` decorated with ``@job(...)``, in the
+``jobs.py`` of the domain it serves (``content/jobs.py``); kwargs must be JSON values (they are
+stored in the outbox table and in Redis). ``sharestack.job_index`` imports every such module, the
+way ``sharestack.models`` imports every model: the API and the worker import it at start-up.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from sharestack.jobs.context import JobContext
+    from sharestack.resources import Resources
 
 JobFunction = Callable[..., Awaitable[Any]]
 
@@ -45,14 +47,13 @@ def job(
 
 
 def get(name: str) -> JobSpec:
-    # Importing the task modules fills JOBS; done here so callers need not remember it.
-    from sharestack.jobs import tasks  # noqa: F401
-
     try:
         return JOBS[name]
     except KeyError:
-        raise LookupError(f"unknown job {name!r}") from None
+        raise LookupError(
+            f"unknown job {name!r} (is its module in sharestack.job_index?)"
+        ) from None
 
 
-async def call(ctx: JobContext, name: str, kwargs: dict[str, Any]) -> Any:
+async def call(ctx: Resources, name: str, kwargs: dict[str, Any]) -> Any:
     return await get(name).function(ctx, **kwargs)

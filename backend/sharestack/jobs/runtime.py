@@ -1,5 +1,6 @@
 """Wiring jobs into a process: the API (the relay, plus the in-process runner when embedded) and
-the worker."""
+the worker. Both open the same :class:`~sharestack.resources.Resources` and import
+``sharestack.job_index``, which registers every job."""
 
 from __future__ import annotations
 
@@ -9,11 +10,11 @@ from typing import TYPE_CHECKING, Any
 from saq import CronJob, Worker
 
 from sharestack.jobs import registry
-from sharestack.jobs.context import JobContext
 from sharestack.jobs.outbox import OutboxRelay
 from sharestack.jobs.queue import InProcessJobQueue, JobQueue, RedisJobQueue, saq_queue
 from sharestack.jobs.schedule import SCHEDULE
 from sharestack.metrics.registry import JOBS_RUN
+from sharestack.resources import Resources
 
 if TYPE_CHECKING:
     from sharestack.config import Settings
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-def queue_for(ctx: JobContext) -> JobQueue:
+def queue_for(ctx: Resources) -> JobQueue:
     if ctx.redis.embedded:
         return InProcessJobQueue(ctx)
     return RedisJobQueue(saq_queue(ctx.redis.queue, ctx.redis.prefix))
@@ -30,7 +31,7 @@ def queue_for(ctx: JobContext) -> JobQueue:
 class ApiJobs:
     """The API process's share: the outbox relay, woken after each commit that added a job."""
 
-    def __init__(self, ctx: JobContext) -> None:
+    def __init__(self, ctx: Resources) -> None:
         self.ctx = ctx
         self.queue = queue_for(ctx)
         self.relay = OutboxRelay(ctx.db, self.queue)
@@ -44,7 +45,7 @@ class ApiJobs:
         await self.queue.close()
 
 
-def _saq_function(ctx: JobContext, spec: registry.JobSpec) -> Any:
+def _saq_function(ctx: Resources, spec: registry.JobSpec) -> Any:
     async def run(_saq_ctx: dict[str, Any], **kwargs: Any) -> Any:
         try:
             result = await spec.function(ctx, **kwargs)
@@ -58,13 +59,12 @@ def _saq_function(ctx: JobContext, spec: registry.JobSpec) -> Any:
     return run
 
 
-def build_worker(ctx: JobContext, settings: Settings) -> Worker[Any]:
+def build_worker(ctx: Resources, settings: Settings) -> Worker[Any]:
     if ctx.redis.embedded:
         raise SystemExit(
             "the worker needs Redis (REDIS_URL or REDIS_QUEUE_URL); without Redis, jobs run "
             "inside the API process"
         )
-    registry.get("warm_content_cache")  # import the task modules
     functions = {name: _saq_function(ctx, spec) for name, spec in registry.JOBS.items()}
     cron_jobs = [
         CronJob(functions[entry.job], cron=entry.cron, timeout=entry.timeout, retries=1)
@@ -82,34 +82,3 @@ def build_worker(ctx: JobContext, settings: Settings) -> Worker[Any]:
         # keep it short. Jobs cut off are retried.
         shutdown_grace_period_s=2,
     )
-
-
-async def run_worker(settings: Settings) -> None:
-    from sharestack.cache.aside import CacheAside
-    from sharestack.cache.redis import RedisRoles
-    from sharestack.db.engine import Database
-
-    db = Database(settings)
-    roles = RedisRoles.from_settings(settings)
-    roles.start()
-    cache = CacheAside(
-        roles.cache if settings.cache_enabled else None,
-        prefix=roles.key("cache"),
-        stampede_guard=settings.cache_stampede_guard,
-    )
-    from sharestack.cache.invalidation import after_commit_hook
-
-    db.after_commit_hooks.append(after_commit_hook(cache, db))
-    ctx = JobContext(settings=settings, db=db, redis=roles, cache=cache)
-    worker = build_worker(ctx, settings)
-    logger.info("worker started", extra={"event": "worker_start", "queue": worker.queue.name})
-    try:
-        # SAQ installs its own SIGTERM/SIGINT handlers: start() returns once it has stopped,
-        # after running jobs were given the grace period and the rest was cancelled (and will be
-        # retried: every job is idempotent).
-        await worker.start()
-    finally:
-        await cache.aclose()
-        await roles.close()
-        await db.dispose()
-        logger.info("worker stopped", extra={"event": "worker_stop"})

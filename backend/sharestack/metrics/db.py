@@ -35,6 +35,12 @@ DB_QUERY = Histogram(
     buckets=_BUCKETS,
     registry=REGISTRY,
 )
+DB_GTID_WAIT = Histogram(
+    "sharestack_db_gtid_wait_seconds",
+    "Time a replica read waited for the position it must have seen (read-your-writes, fills)",
+    buckets=_BUCKETS,
+    registry=REGISTRY,
+)
 DB_STATEMENTS = Counter(
     "sharestack_db_statements", "Statements executed", ["engine"], registry=REGISTRY
 )
@@ -48,6 +54,7 @@ def _observe(engine: str, wait: float, query: float, statements: int) -> None:
 
 
 def instrument_database(db: Database) -> None:
+    db.routing.wait_observers.append(lambda ms: DB_GTID_WAIT.observe(ms / 1000))
     instrument(db.write_engine, "primary", _observe)
     for i, engine in enumerate(db.read_engines):
         instrument(engine, f"replica{i}", _observe)

@@ -14,8 +14,15 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from redis.asyncio import Redis
+
+from sharestack.errors import AppError
+
+if TYPE_CHECKING:
+    from sharestack.config import Settings
+
 
 _PERIODS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 
@@ -76,3 +83,26 @@ class RateLimiter:
         interval_ms = limit.period_seconds * 1000 / limit.limit
         allowed, wait_ms = await self._script(keys=[key], args=[repr(interval_ms), limit.limit])
         return Decision(bool(allowed), max(1, math.ceil(int(wait_ms) / 1000)) if not allowed else 0)
+
+
+@dataclass(frozen=True)
+class RateLimits:
+    """The configured limits, parsed once at start-up."""
+
+    anonymous: Limit
+    authenticated: Limit
+    auth: Limit
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RateLimits:
+        return cls(
+            anonymous=Limit.parse(settings.rate_limit_anonymous),
+            authenticated=Limit.parse(settings.rate_limit_authenticated),
+            auth=Limit.parse(settings.rate_limit_auth),
+        )
+
+
+class RateLimited(AppError):
+    status_code = 429
+    code = "rate_limited"
+    message = "Too many requests; retry later."

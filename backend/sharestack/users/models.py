@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column
 
 from sharestack.db.base import (
     TABLE_OPTIONS,
@@ -28,8 +28,6 @@ class User(TimestampMixin, Base):
         closed_set(*USER_STATUSES, name="status"), nullable=False, default="active"
     )
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-
-    profile: Mapped[UserProfile] = relationship(lazy="raise", uselist=False)
 
 
 class UserProfile(TimestampMixin, Base):

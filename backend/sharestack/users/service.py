@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+from pydantic_core import to_json
+
 from sharestack.cache import invalidation, keys
+from sharestack.cache.reads import CachedReads
 from sharestack.db.session import ReadSession, WriteSession
 from sharestack.errors import NotFound
 from sharestack.users import repository
 from sharestack.users.models import User, UserProfile
-from sharestack.users.schemas import ProfileRead, ProfileUpdate
+from sharestack.users.schemas import MeRead, ProfileRead, ProfileUpdate
 
 
 async def get(session: ReadSession, user_id: int) -> User | None:
@@ -37,6 +40,19 @@ async def update_profile(session: WriteSession, user_id: int, changes: ProfileUp
     invalidation.note(session, keys.scope_profile(user_id))
 
 
+async def me(session: ReadSession, user: User) -> MeRead:
+    """The signed-in user's own account, as ``GET /me`` shows it."""
+    profile = await repository.get_profile(session, user.id)
+    return MeRead(
+        id=user.id,
+        email=user.email,
+        display_name=profile.display_name if profile else "",
+        bio=profile.bio if profile else "",
+        avatar_url=profile.avatar_url if profile else None,
+        created_at=user.created_at,
+    )
+
+
 async def public_profile(session: ReadSession, user_id: int) -> ProfileRead:
     user = await repository.get(session, user_id)
     profile = await repository.get_profile(session, user_id)
@@ -48,3 +64,22 @@ async def public_profile(session: ReadSession, user_id: int) -> ProfileRead:
         bio=profile.bio,
         avatar_url=profile.avatar_url,
     )
+
+
+# Public profiles are cached (cache-aside, ``sharestack.cache``); ``update_profile`` drops them.
+PROFILE_PAYLOAD = keys.payload_version(ProfileRead)
+
+
+async def public_profile_json(reads: CachedReads, user_id: int) -> bytes:
+    """The public profile as cached JSON bytes; NotFound for a missing or disabled user."""
+
+    async def fill(session: ReadSession) -> bytes | None:
+        try:
+            return to_json(await public_profile(session, user_id))
+        except NotFound:
+            return None
+
+    body = await reads.get(keys.profile(reads.prefix, user_id, PROFILE_PAYLOAD), fill)
+    if body is None:
+        raise NotFound("User not found.")
+    return body

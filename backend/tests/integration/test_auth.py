@@ -5,7 +5,8 @@ import asyncio
 import httpx
 import pytest
 
-from sharestack.auth.security import token_digest
+from sharestack.callers.store import token_digest
+from sharestack.dependencies import app_state
 from tests.integration.helpers import PASSWORD, signup
 
 pytestmark = pytest.mark.integration
@@ -50,7 +51,7 @@ async def test_register_login_me_logout(client: httpx.AsyncClient) -> None:
 
 async def test_token_is_stored_only_as_a_digest(client: httpx.AsyncClient, app: object) -> None:
     account = await signup(client)
-    redis = app.state.redis  # type: ignore[attr-defined]
+    redis = app_state(app).redis
     keys = [k.decode() async for k in redis.sessions.scan_iter(match=f"{redis.prefix}*")]
     assert keys, "the session should be in Redis"
     assert all(account.token not in k for k in keys)
@@ -60,8 +61,8 @@ async def test_token_is_stored_only_as_a_digest(client: httpx.AsyncClient, app: 
 
 async def test_session_expiry_slides(client: httpx.AsyncClient, app: object) -> None:
     account = await signup(client)
-    redis = app.state.redis  # type: ignore[attr-defined]
-    digest = token_digest(app.state.settings.secret_key, account.token)  # type: ignore[attr-defined]
+    redis = app_state(app).redis
+    digest = token_digest(app_state(app).settings.secret_key, account.token)
     key = redis.key("sess", digest)
     assert await redis.sessions.exists(key)
     await redis.sessions.expire(key, 100)

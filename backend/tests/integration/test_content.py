@@ -6,6 +6,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from sharestack.dependencies import app_state
 from sharestack.subscriptions.models import Subscription, SubscriptionPlan
 from tests.integration.helpers import draft, published, signup
 
@@ -76,7 +77,7 @@ async def test_subscribers_only_body_is_withheld(client: httpx.AsyncClient, app:
     author, reader, subscriber = [await signup(client, n) for n in ("a", "r", "s")]
     item = await published(client, author, visibility="subscribers", excerpt="预告 teaser")
 
-    async with app.state.db.write_sessionmaker() as session:
+    async with app_state(app).db.write_sessionmaker() as session:
         plan = SubscriptionPlan(
             creator_id=author.user_id,
             name="月度",

@@ -4,7 +4,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from sharestack.health.router import CheckResult
+from sharestack.dependencies import app_state
+from sharestack.readiness import CheckResult
 
 pytestmark = pytest.mark.integration
 
@@ -22,11 +23,11 @@ async def test_readyz_names_what_failed(client: httpx.AsyncClient, app: FastAPI)
     async def broken() -> CheckResult:
         return CheckResult("database", False, 1.0, "OperationalError: gone")
 
-    app.state.readiness.append(broken)
+    app_state(app).readiness.append(broken)
     try:
         r = await client.get("/readyz")
     finally:
-        app.state.readiness.remove(broken)
+        app_state(app).readiness.remove(broken)
     assert r.status_code == 503
     assert r.json()["status"] == "fail"
     assert r.json()["failed"] == ["database"]

@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from sharestack.content import repository as content_repo
 from sharestack.content.models import Content, ContentTag, Tag
 from sharestack.db.session import WriteSession
+from sharestack.dependencies import app_state
 from sharestack.payments import repository as payments_repo
 from sharestack.payments.models import Payment
 from sharestack.subscriptions import repository as subs_repo
@@ -27,7 +28,7 @@ EXPECTED = ("utf8mb4", "utf8mb4_unicode_ci")
 
 
 async def test_one_charset_and_collation_everywhere(app: FastAPI, mysql_database: str) -> None:
-    async with app.state.db.write_engine.connect() as conn:
+    async with app_state(app).db.write_engine.connect() as conn:
         q = lambda sql: conn.execute(sa.text(sql), {"db": mysql_database})  # noqa: E731
         schema = (
             await q(
@@ -216,7 +217,7 @@ def _uses(plan: list[dict[str, Any]], table: str, index: str) -> dict[str, Any]:
 
 @pytest.mark.usefixtures("clean_tables")
 async def test_read_paths_use_their_indexes(app: FastAPI) -> None:
-    async with app.state.db.write_sessionmaker() as session:
+    async with app_state(app).db.write_sessionmaker() as session:
         ids = await _seed(session)
         await session.commit()
         slug_plan = await _explain(session, lambda: content_repo.get_by_slug(session, "explain-10"))

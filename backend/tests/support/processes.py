@@ -163,7 +163,10 @@ def sharestack_argv(command: str, *args: str) -> list[str]:
     return [sys.executable, "-m", "sharestack", command, *args]
 
 
-def api_argv(port: int, *, migrate: bool = True) -> list[str]:
-    """An API process on 127.0.0.1:``port``, started as the image starts it."""
-    args = ["--host", "127.0.0.1", "--port", str(port)]
-    return sharestack_argv("serve", *args, *([] if migrate else ["--no-migrate"]))
+def api_argv(port: int, *, migrate: bool = True, instrumented: bool = False) -> list[str]:
+    """An API process on 127.0.0.1:``port``, started as the image starts it; ``instrumented``
+    adds the test-only ``X-DB-Server`` / ``X-DB-Wait-Ms`` reports (tests/support/instrumented)."""
+    args = ["--host", "127.0.0.1", "--port", str(port), *([] if migrate else ["--no-migrate"])]
+    if instrumented:
+        return [sys.executable, "-m", "tests.support.instrumented", *args]
+    return sharestack_argv("serve", *args)

@@ -32,7 +32,7 @@ def stack(
     port = free_port()
     environ = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("REDIS_", "CACHE_"))},
-        "ENVIRONMENT": "test",  # X-DB-Server names the server(s) that answered
+        "ENVIRONMENT": "test",  # test secrets; tests/support/instrumented reports X-DB-Server
         "SECRET_KEY": secrets.token_urlsafe(32),
         "DATABASE_URL": primary.url(),
         "DATABASE_REPLICA_URLS": replica.url(),
@@ -44,7 +44,7 @@ def stack(
     }
     proc = ManagedProcess(
         "api-cache",
-        api_argv(port),
+        api_argv(port, instrumented=True),
         tmp / "api.log",
         env=environ,
         cwd=BACKEND_DIR,

@@ -1,7 +1,8 @@
 """Read/write splitting on a real MariaDB primary + GTID replica, over HTTP.
 
-The API runs as a separate process (``python -m sharestack serve``) with ENVIRONMENT=test, which
-makes it report the ``@@server_id`` of the server(s) that served each request in ``X-DB-Server``.
+The API runs as a separate process, the real app with the test-only instrumentation of
+``tests/support/instrumented.py``, which reports the ``@@server_id`` of the server(s) that served
+each request in ``X-DB-Server``.
 Figures (replication lag, the cost of read-your-writes) are printed, not asserted.
 """
 
@@ -69,7 +70,7 @@ def start_api(
     environ.pop("REDIS_URL", None)
     proc = ManagedProcess(
         name,
-        api_argv(port),
+        api_argv(port, instrumented=True),
         tmp / f"{name}.log",
         env=environ,
         cwd=BACKEND,

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from sharestack.auth.sessions import SessionStore
 from sharestack.cache.redis import RedisRoles
+from sharestack.callers.store import LoginStore
 from sharestack.config import Settings
 from tests.support.redis_servers import durable_redis
 
@@ -27,7 +27,7 @@ async def test_sessions_survive_kill_9_and_restart(tmp_path: Path) -> None:
             redis_url=f"redis://:{node.password}@127.0.0.1:{node.port}",
         )
         roles = RedisRoles.from_settings(settings)
-        store = SessionStore(roles, settings)
+        store = LoginStore(roles, settings)
         tokens = {user_id: await store.create(user_id) for user_id in range(1, 501)}
         await roles.close()
 
@@ -39,7 +39,7 @@ async def test_sessions_survive_kill_9_and_restart(tmp_path: Path) -> None:
         reload_seconds = time.monotonic() - started
 
         roles = RedisRoles.from_settings(settings)
-        store = SessionStore(roles, settings)
+        store = LoginStore(roles, settings)
         try:
             for user_id, token in tokens.items():
                 info = await store.resolve(token)

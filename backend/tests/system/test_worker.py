@@ -18,7 +18,9 @@ from redis.asyncio import Redis
 from saq import Status
 
 from sharestack.cache import keys
+from sharestack.content.cached import PAYLOAD_VERSION as V
 from sharestack.db.after_commit import write_transaction
+from sharestack.dependencies import app_state
 from sharestack.jobs import outbox, registry
 from sharestack.jobs.models import OutboxJob
 from sharestack.jobs.queue import InProcessJobQueue, RedisJobQueue, queue_name, saq_queue
@@ -68,11 +70,11 @@ async def test_publication_warms_the_cache_through_outbox_and_worker(
         author = await signup(client, "author")
         item = await published(client, author, tags=["warmed"])
     cache = Redis(host="127.0.0.1", port=node.port, password=node.password, db=1)
-    prefix = app.state.cache.prefix
+    prefix = app_state(app).cache.prefix
     wanted = [
-        keys.content_by_slug(prefix, item["slug"]).value,
-        keys.tag_feed(prefix, "warmed", "c=&l=20").value,
-        keys.creator_feed(prefix, author.user_id, "c=&l=20").value,
+        keys.content_by_slug(prefix, item["slug"], V).value,
+        keys.tag_feed(prefix, "warmed", "c=&l=20", V).value,
+        keys.creator_feed(prefix, author.user_id, "c=&l=20", V).value,
     ]
     try:
 
@@ -84,7 +86,7 @@ async def test_publication_warms_the_cache_through_outbox_and_worker(
     finally:
         await cache.aclose()
     assert worker.alive()
-    async with app.state.db.write_sessionmaker() as s:
+    async with app_state(app).db.write_sessionmaker() as s:
         rows = (await s.execute(sa.select(OutboxJob))).scalars().all()
     assert [(r.function, r.sent_at is not None) for r in rows] == [("warm_content_cache", True)]
 
@@ -93,7 +95,7 @@ async def test_rollback_enqueues_nothing_and_commit_enqueues_once(
     stack: tuple[RedisNode, AppEnv, FastAPI, ManagedProcess],
 ) -> None:
     _, _, app, _ = stack
-    db = app.state.db
+    db = app_state(app).db
 
     class Boom(Exception):
         pass
@@ -113,7 +115,7 @@ async def test_rollback_enqueues_nothing_and_commit_enqueues_once(
     async with db.write_sessionmaker() as s:
         row = (await s.execute(sa.select(OutboxJob))).scalar_one()
 
-    queue = saq_queue(app.state.redis.queue, app.state.redis.prefix)
+    queue = saq_queue(app_state(app).redis.queue, app_state(app).redis.prefix)
 
     async def done() -> bool:
         job = await queue.job(f"outbox:{row.id}")

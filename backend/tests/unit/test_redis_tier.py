@@ -25,14 +25,15 @@ def test_retry_budget_covers_a_sentinel_switch() -> None:
 
 
 def test_value_and_generation_share_a_cluster_slot() -> None:
-    key = keys.creator_feed("ss:cache:", 7, "c=&l=20")
+    V = "v1"
+    key = keys.creator_feed("ss:cache:", 7, "c=&l=20", V)
     tag = "{feed:creator:7}"
     assert tag in key.value
     assert tag in key.generation
     assert tag in key.lock
     assert key.generation == keys.generation_key("ss:cache:", keys.scope_creator_feed(7))
     # Every page of one feed shares one generation: one SET invalidates them all.
-    assert keys.creator_feed("ss:cache:", 7, "c=x&l=5").generation == key.generation
+    assert keys.creator_feed("ss:cache:", 7, "c=x&l=5", V).generation == key.generation
 
 
 def test_every_family_has_a_ttl_and_a_shorter_negative_ttl() -> None:

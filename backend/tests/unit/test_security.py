@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from sharestack.auth.security import hash_password, new_token, token_digest, verify_password
+from sharestack.auth.security import hash_password, verify_password
+from sharestack.callers.store import new_token, token_digest
 
 
 async def test_argon2id_hash_and_verify() -> None:

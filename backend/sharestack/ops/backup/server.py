@@ -18,6 +18,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pymysql
 import pymysql.cursors
 
+from sharestack.ops import gtid
+
 
 class BackupError(RuntimeError):
     """An operation failed; the message says what to do about it."""
@@ -101,9 +103,7 @@ def replica_status(
     conn: pymysql.connections.Connection[Any], flavor: Flavor
 ) -> dict[str, Any] | None:
     """The replication status row, or None on a server that replicates from nobody."""
-    rows = query_dicts(
-        conn, "SHOW SLAVE STATUS" if flavor is Flavor.MARIADB else "SHOW REPLICA STATUS"
-    )
+    rows = query_dicts(conn, gtid.replica_status_sql(flavor is Flavor.MARIADB))
     return rows[0] if rows else None
 
 
@@ -113,12 +113,7 @@ def gtid_position(conn: pymysql.connections.Connection[Any], flavor: Flavor) -> 
     MariaDB: ``gtid_binlog_pos`` — replicas run with log_slave_updates, so it holds the primary's
     GTIDs they applied, which is what a replay from the primary's binary logs continues from.
     """
-    sql = (
-        "SELECT @@GLOBAL.gtid_binlog_pos"
-        if flavor is Flavor.MARIADB
-        else "SELECT @@GLOBAL.gtid_executed"
-    )
-    return str(query_value(conn, sql) or "").replace("\n", "")
+    return gtid.clean_position(query_value(conn, gtid.position_sql(flavor is Flavor.MARIADB)))
 
 
 _TOOLS = {

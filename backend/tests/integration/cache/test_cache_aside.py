@@ -19,6 +19,7 @@ from sharestack.metrics.registry import CACHE_HITS, CACHE_LOADS
 
 pytestmark = pytest.mark.integration
 
+V = "test"  # the payload version of these keys
 REDIS_URL = os.environ.get("TEST_REDIS_CACHE_URL", "redis://127.0.0.1:6379/12")
 
 
@@ -42,22 +43,22 @@ async def test_hit_after_fill_and_negative_caching(redis: Redis, prefix: str) ->
     cache = CacheAside(redis)
     calls = 0
 
-    async def load() -> bytes | None:
+    async def load(_position: str | None = None) -> bytes | None:
         nonlocal calls
         calls += 1
         return orjson.dumps({"id": 1, "title": "hello"})
 
-    key = keys.content_by_id(prefix, 1)
+    key = keys.content_by_id(prefix, 1, V)
     assert await cache.get_or_load(key, load) == b'{"id":1,"title":"hello"}'
     assert await cache.get_or_load(key, load) == b'{"id":1,"title":"hello"}'
     assert calls == 1
 
-    async def missing() -> bytes | None:
+    async def missing(_position: str | None = None) -> bytes | None:
         nonlocal calls
         calls += 1
         return None
 
-    absent = keys.content_by_slug(prefix, "nope")
+    absent = keys.content_by_slug(prefix, "nope", V)
     assert await cache.get_or_load(absent, missing) is None
     assert await cache.get_or_load(absent, missing) is None
     assert calls == 2  # the miss was cached
@@ -74,9 +75,9 @@ async def test_invalidation_beats_a_slow_reader_that_loaded_the_old_row(
     db = {"version": 1}
     loaded_old = asyncio.Event()
     release_reader = asyncio.Event()
-    key = keys.creator_feed(prefix, 7, "page=1")
+    key = keys.creator_feed(prefix, 7, "page=1", V)
 
-    async def slow_load() -> bytes | None:
+    async def slow_load(_position: str | None = None) -> bytes | None:
         value = orjson.dumps(db)
         loaded_old.set()
         await release_reader.wait()
@@ -85,11 +86,11 @@ async def test_invalidation_beats_a_slow_reader_that_loaded_the_old_row(
     reader = asyncio.create_task(cache.get_or_load(key, slow_load))
     await loaded_old.wait()
     db["version"] = 2  # the write commits...
-    await cache.invalidate(keys.creator_feed(prefix, 7, "any-page"))  # ...and invalidates
+    await cache.invalidate(keys.creator_feed(prefix, 7, "any-page", V))  # ...and invalidates
     release_reader.set()
     assert orjson.loads(await reader or b"null") == {"version": 1}  # it read before the commit
 
-    async def load() -> bytes | None:
+    async def load(_position: str | None = None) -> bytes | None:
         return orjson.dumps(db)
 
     for _ in range(3):
@@ -100,10 +101,10 @@ async def test_one_invalidation_drops_every_page_of_a_feed(redis: Redis, prefix:
     cache = CacheAside(redis)
     version = 1
 
-    async def load() -> bytes | None:
+    async def load(_position: str | None = None) -> bytes | None:
         return str(version).encode()
 
-    pages = [keys.tag_feed(prefix, "jazz", f"page={n}") for n in range(1, 6)]
+    pages = [keys.tag_feed(prefix, "jazz", f"page={n}", V) for n in range(1, 6)]
     for page in pages:
         assert await cache.get_or_load(page, load) == b"1"
     version = 2
@@ -119,7 +120,7 @@ async def _stampede(redis_url: str, prefix: str, guard: bool, processes: int, re
     loads = 0
     overlapping = asyncio.Event()
 
-    async def load() -> bytes | None:
+    async def load(_position: str | None = None) -> bytes | None:
         nonlocal loads
         loads += 1
         # A slow query under load: hold the first load until many readers have piled up behind
@@ -130,7 +131,7 @@ async def _stampede(redis_url: str, prefix: str, guard: bool, processes: int, re
             await asyncio.wait_for(overlapping.wait(), 1.0)
         return b'{"hot":true}'
 
-    key = keys.content_by_slug(prefix, "hot")
+    key = keys.content_by_slug(prefix, "hot", V)
     clients = [Redis.from_url(redis_url, max_connections=readers + 10) for _ in range(processes)]
     caches = [CacheAside(c, stampede_guard=guard) for c in clients]
     try:
@@ -171,12 +172,12 @@ async def test_cache_redis_down_falls_through_to_the_database() -> None:
     cache = CacheAside(dead)
     calls = 0
 
-    async def load() -> bytes | None:
+    async def load(_position: str | None = None) -> bytes | None:
         nonlocal calls
         calls += 1
         return b"from-db"
 
-    key = keys.profile("ss_redis_test:", 1)
+    key = keys.profile("ss_redis_test:", 1, V)
     for _ in range(5):
         assert await cache.get_or_load(key, load) == b"from-db"
     assert calls == 5
@@ -190,10 +191,10 @@ async def test_counters_are_labelled_per_family(redis: Redis, prefix: str) -> No
     loads_before = CACHE_LOADS.labels("profile")._value.get()
     cache = CacheAside(redis)
 
-    async def load() -> bytes | None:
+    async def load(_position: str | None = None) -> bytes | None:
         return b"{}"
 
     for _ in range(3):
-        await cache.get_or_load(keys.profile(prefix, 5), load)
+        await cache.get_or_load(keys.profile(prefix, 5, V), load)
     assert CACHE_HITS.labels("profile")._value.get() - before == 2
     assert CACHE_LOADS.labels("profile")._value.get() - loads_before == 1

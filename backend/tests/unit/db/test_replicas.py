@@ -69,14 +69,14 @@ def test_reads_skip_open_breakers_and_fall_back_to_the_primary() -> None:
         database_replica_urls="mysql+asyncmy://u:p@127.0.0.1:2/db,mysql+asyncmy://u:p@127.0.0.1:3/db",
     )
     db = Database(settings)
-    assert db.choose_replica() is None  # nothing sampled yet: every breaker starts open
+    assert db.routing.choose_replica() is None  # nothing sampled yet: every breaker starts open
     first, second = db.replicas
     first.mark(True, None, 0)
     second.mark(True, None, 0)
-    assert {db.choose_replica().name for _ in range(4)} == {"127.0.0.1:2", "127.0.0.1:3"}  # type: ignore[union-attr]
-    db.report_failure(first.engine, ConnectionError("gone"))
+    assert {db.routing.choose_replica().name for _ in range(4)} == {"127.0.0.1:2", "127.0.0.1:3"}  # type: ignore[union-attr]
+    db.routing.report_failure(first.engine, ConnectionError("gone"))
     assert not first.healthy
     assert first.trips == 1
-    assert {db.choose_replica().name for _ in range(4)} == {"127.0.0.1:3"}  # type: ignore[union-attr]
-    assert db.choose_replica(exclude=[second.engine]) is None
+    assert {db.routing.choose_replica().name for _ in range(4)} == {"127.0.0.1:3"}  # type: ignore[union-attr]
+    assert db.routing.choose_replica(exclude=[second.engine]) is None
     assert [s["healthy"] for s in db.replica_health()] == [False, True]

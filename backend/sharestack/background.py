@@ -1,4 +1,6 @@
-"""Background loops owned by the application (replica monitor, outbox relay, Sentinel watcher)."""
+"""Background loops owned by the application (replica monitor, outbox relay, Sentinel watcher).
+
+Not to be confused with jobs (`sharestack.jobs`), which run in the worker."""
 
 from __future__ import annotations
 

@@ -1,0 +1,8 @@
+"""Imports every module that registers jobs, so that the API (which enqueues them and, embedded,
+runs them) and the worker (which runs them) know the same set: the way ``sharestack.models``
+imports every model. A new domain with jobs adds one line here."""
+
+from sharestack.content import jobs as content_jobs
+from sharestack.jobs import housekeeping
+
+__all__ = ["content_jobs", "housekeeping"]
