@@ -40,8 +40,9 @@ migrate: install ## apply database migrations to DATABASE_URL (or the embedded d
 format: install ## format the code
 	cd $(BACKEND) && $(VENV)/bin/ruff format . && $(VENV)/bin/ruff check --fix .
 
-lint: install ## ruff lint and format check
-	cd $(BACKEND) && $(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+lint: install ## ruff lint and format check, and the import rules (lint-imports, pyproject.toml)
+	cd $(BACKEND) && $(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && \
+		$(VENV)/bin/lint-imports --no-cache
 
 typecheck: install ## mypy --strict on the package
 	cd $(BACKEND) && $(VENV)/bin/mypy

@@ -2,7 +2,14 @@ from __future__ import annotations
 
 import re
 
-from sharestack.content.service import make_excerpt, make_slug, tag_slug
+import pytest
+from pydantic import BaseModel
+
+from sharestack.cache import keys
+from sharestack.content import rules
+from sharestack.content.cached import PAYLOAD_VERSION, CachedItem
+from sharestack.content.exceptions import ContentNotFound, NotAuthor
+from sharestack.content.rules import make_excerpt, make_slug, tag_slug
 
 
 def test_slugs() -> None:
@@ -24,3 +31,80 @@ def test_excerpt() -> None:
     long = make_excerpt("字" * 500)
     assert len(long) == 160
     assert long.endswith("…")
+
+
+# -- who sees an item, who sees its body, who may change it (no I/O) ---------------------------
+
+AUTHOR, READER = 1, 2
+
+
+def test_a_draft_exists_only_for_its_author() -> None:
+    assert rules.is_visible("draft", AUTHOR, AUTHOR)
+    assert not rules.is_visible("draft", AUTHOR, READER)
+    assert not rules.is_visible("draft", AUTHOR, None)
+    assert rules.is_visible("published", AUTHOR, None)
+    assert rules.is_visible("published", AUTHOR, READER)
+
+
+def test_only_the_author_changes_an_item() -> None:
+    rules.ensure_author("draft", AUTHOR, AUTHOR)
+    rules.ensure_author("published", AUTHOR, AUTHOR)
+    with pytest.raises(ContentNotFound):  # someone else's draft does not exist for them
+        rules.ensure_author("draft", AUTHOR, READER)
+    with pytest.raises(NotAuthor):
+        rules.ensure_author("published", AUTHOR, READER)
+
+
+@pytest.mark.parametrize(
+    ("visibility", "viewer", "has_access", "withheld"),
+    [
+        ("public", None, False, False),
+        ("public", READER, False, False),
+        ("subscribers", None, False, True),
+        ("subscribers", None, True, True),  # an anonymous caller holds no subscription
+        ("subscribers", READER, False, True),
+        ("subscribers", READER, True, False),
+        ("subscribers", AUTHOR, False, False),
+    ],
+)
+def test_the_body_of_a_subscribers_only_item_is_withheld_from_non_subscribers(
+    visibility: str, viewer: int | None, has_access: bool, withheld: bool
+) -> None:
+    assert rules.withholds_body(visibility, AUTHOR, viewer, has_access) is withheld
+
+
+def test_the_subscription_is_asked_only_when_it_decides() -> None:
+    assert rules.needs_access_check("subscribers", AUTHOR, READER)
+    assert not rules.needs_access_check("subscribers", AUTHOR, AUTHOR)
+    assert not rules.needs_access_check("subscribers", AUTHOR, None)
+    assert not rules.needs_access_check("public", AUTHOR, READER)
+
+
+def _item(visibility: str) -> CachedItem:
+    return CachedItem(AUTHOR, "a-1", ["科技"], visibility, b'{"body":"x"}', b'{"body":null}')
+
+
+def test_a_cached_item_round_trips_and_serves_each_viewer_their_rendering() -> None:
+    item = _item("subscribers")
+    assert CachedItem.decode(item.encode()) == item
+    assert item.json_for(None, has_access=False) == item.withheld
+    assert item.json_for(READER, has_access=False) == item.withheld
+    assert item.json_for(READER, has_access=True) == item.full
+    assert item.json_for(AUTHOR, has_access=False) == item.full
+    assert _item("public").json_for(None, has_access=False) == b'{"body":"x"}'
+
+
+def test_the_payload_version_follows_the_response_schema() -> None:
+    class Before(BaseModel):
+        title: str
+
+    class After(BaseModel):
+        title: str
+        subtitle: str
+
+    assert keys.payload_version(Before) == keys.payload_version(Before)
+    assert keys.payload_version(Before) != keys.payload_version(After)
+    assert keys.payload_version(Before, revision=1) != keys.payload_version(Before, revision=2)
+    key = keys.content_by_id("ss:cache:", 7, PAYLOAD_VERSION)
+    assert PAYLOAD_VERSION in key.value
+    assert PAYLOAD_VERSION not in key.generation  # one invalidation reaches every version
