@@ -80,9 +80,13 @@ def parse_china_time(text: object) -> datetime | None:
     """Alipay's ``YYYY-MM-DD HH:MM:SS`` in Beijing time, as UTC."""
     if not isinstance(text, str) or not text:
         return None
-    try:
-        naive = datetime.strptime(text, "%Y-%m-%d %H:%M:%S")
-    except ValueError:
+    for pattern in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M:%S.%f"):  # gmt_refund has millis
+        try:
+            naive = datetime.strptime(text, pattern)
+            break
+        except ValueError:
+            continue
+    else:
         return None
     return naive.replace(tzinfo=CHINA_TZ).astimezone(UTC)
 

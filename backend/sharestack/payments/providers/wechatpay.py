@@ -245,6 +245,8 @@ class WechatPayProvider:
                 raise NotificationRejected("merchant_mismatch", "appid")
             state = _order_state(data)
             amount = data.get("amount") or {}
+            if state.amount is None or not state.out_trade_no:
+                raise NotificationRejected("malformed", "transaction without amount.total")
             return Notification(
                 provider=NAME,
                 event_key=key,
