@@ -36,6 +36,7 @@ import httpx
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from sharestack.payments.providers import _rsa
+from sharestack.payments.providers import alipay_notifications as notifications
 from sharestack.payments.providers import alipay_sign as sign
 from sharestack.payments.providers._common import (
     Clock,
@@ -47,16 +48,15 @@ from sharestack.payments.providers._common import (
     system_clock,
     unavailable_on_transport_errors,
 )
+from sharestack.payments.providers.alipay_notifications import TRADE_STATUS
 from sharestack.payments.providers.base import (
     Ack,
     AgreementRequest,
     CheckoutAction,
     Notification,
-    NotificationRejected,
     Order,
     OrderNotFound,
     OrderState,
-    OrderStatus,
     ProviderRejected,
     ProviderUnavailable,
     RefundNotFound,
@@ -68,17 +68,10 @@ from sharestack.payments.providers.money import InvalidAmount, fen_to_yuan, yuan
 
 NAME = "alipay"
 DEFAULT_GATEWAY = "https://openapi.alipay.com/gateway.do"
-_TRADE_STATUS: dict[str, OrderStatus] = {
-    "WAIT_BUYER_PAY": "pending",
-    "TRADE_SUCCESS": "succeeded",
-    "TRADE_FINISHED": "succeeded",
-    "TRADE_CLOSED": "closed",
-}
 _SCENE_METHODS = {
     "h5": ("alipay.trade.wap.pay", "QUICK_WAP_WAY"),
     "page": ("alipay.trade.page.pay", "FAST_INSTANT_TRADE_PAY"),
 }
-_AGREEMENT_NOTIFY = {"dut_user_sign": "signed", "dut_user_unsign": "unsigned"}
 
 
 @dataclass(frozen=True)
@@ -260,76 +253,12 @@ class AlipayProvider:
     # -- notifications --------------------------------------------------------------------
     def parse_notification(self, headers: Mapping[str, str], body: bytes) -> Notification:
         with counting_rejections(NAME):
-            return self._parse_notification(body)
-
-    def _parse_notification(self, body: bytes) -> Notification:
-        try:
-            params = sign.notification_params(body)
-        except (UnicodeDecodeError, ValueError):
-            raise NotificationRejected("malformed", "form body") from None
-        if params.get("sign_type", "RSA2") != "RSA2":
-            raise NotificationRejected("bad_signature", "sign_type")
-        if not sign.verify_notification(self._config.alipay_public_key, params):
-            raise NotificationRejected("bad_signature")
-        if params.get("app_id") != self._config.app_id:
-            raise NotificationRejected("merchant_mismatch", "app_id")
-        notify_type = params.get("notify_type", "")
-        occurred_at = parse_china_time(params.get("notify_time"))
-        if notify_type in _AGREEMENT_NOTIFY:
-            agreement_no = params.get("agreement_no", "")
-            if not agreement_no:
-                raise NotificationRejected("malformed", "agreement_no")
-            return Notification(
-                provider=NAME,
-                event_key=f"{NAME}:agreement:{agreement_no}:{notify_type}",
-                kind="agreement",
-                status=_AGREEMENT_NOTIFY[notify_type],
-                out_trade_no=None,
-                amount=None,
-                currency=None,
-                agreement_no=agreement_no,
-                external_agreement_no=_opt(params.get("external_agreement_no")),
-                occurred_at=occurred_at,
-                raw=params,
+            return notifications.parse(
+                body,
+                app_id=self._config.app_id,
+                seller_id=self._config.seller_id,
+                public_key=self._config.alipay_public_key,
             )
-        if notify_type != "trade_status_sync":
-            raise NotificationRejected("unsupported_event", notify_type)
-        if params.get("seller_id") != self._config.seller_id:
-            raise NotificationRejected("merchant_mismatch", "seller_id")
-        out_trade_no = params.get("out_trade_no", "")
-        trade_status = params.get("trade_status", "")
-        if not out_trade_no or trade_status not in _TRADE_STATUS:
-            raise NotificationRejected("malformed", "out_trade_no / trade_status")
-        try:
-            total = yuan_to_fen(params.get("total_amount", ""))
-            refunded = yuan_to_fen(params["refund_fee"]) if params.get("refund_fee") else None
-        except InvalidAmount as exc:
-            raise NotificationRejected("malformed", str(exc)) from None
-        if params.get("out_biz_no") and refunded is not None:
-            return Notification(
-                provider=NAME,
-                event_key=f"{NAME}:refund:{out_trade_no}:{params['out_biz_no']}",
-                kind="refund",
-                status="succeeded",
-                out_trade_no=out_trade_no,
-                amount=None,
-                currency=None,
-                provider_ref=_opt(params.get("trade_no")),
-                out_refund_no=params["out_biz_no"],
-                occurred_at=parse_china_time(params.get("gmt_refund")) or occurred_at,
-                raw={**params, "refunded_total": refunded},
-            )
-        return Notification(
-            provider=NAME,
-            event_key=f"{NAME}:trade:{out_trade_no}:{trade_status}",
-            kind="payment",
-            status=_TRADE_STATUS[trade_status],
-            out_trade_no=out_trade_no,
-            amount=total,
-            provider_ref=_opt(params.get("trade_no")),
-            occurred_at=parse_china_time(params.get("gmt_payment")) or occurred_at,
-            raw=params,
-        )
 
     def ack(self, ok: bool) -> Ack:
         """Alipay reads the literal body ``success``; anything else is retried."""
@@ -404,7 +333,7 @@ def _order_state(data: Mapping[str, Any], out_trade_no: str) -> OrderState:
     trade_status = str(data.get("trade_status", ""))
     return OrderState(
         out_trade_no=str(data.get("out_trade_no") or out_trade_no),
-        status=_TRADE_STATUS.get(trade_status, "unknown"),
+        status=TRADE_STATUS.get(trade_status, "unknown"),
         provider_status=trade_status,
         provider_ref=_opt(data.get("trade_no")),
         amount=_fen(data.get("total_amount")),

@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -31,13 +30,13 @@ import httpx
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from sharestack.payments.providers import wechatpay_crypto as crypto
+from sharestack.payments.providers import wechatpay_notifications as notifications
 from sharestack.payments.providers._common import (
     CHINA_TZ,
     Clock,
     check_refund_no,
     counting_rejections,
     make_client,
-    parse_rfc3339,
     system_clock,
     unavailable_on_transport_errors,
 )
@@ -46,39 +45,22 @@ from sharestack.payments.providers.base import (
     AgreementRequest,
     CheckoutAction,
     Notification,
-    NotificationRejected,
     Order,
     OrderNotFound,
     OrderState,
-    OrderStatus,
     ProviderRejected,
     ProviderUnavailable,
     RefundNotFound,
     RefundState,
-    RefundStatus,
     UnsupportedOperation,
     UntrustedResponse,
     lower_headers,
 )
+from sharestack.payments.providers.wechatpay_notifications import order_state, refund_state
 
 NAME = "wechatpay"
 DEFAULT_BASE_URL = "https://api.mch.weixin.qq.com"
 
-_TRADE_STATES: dict[str, OrderStatus] = {
-    "SUCCESS": "succeeded",
-    "REFUND": "succeeded",
-    "NOTPAY": "pending",
-    "USERPAYING": "pending",
-    "CLOSED": "closed",
-    "REVOKED": "closed",
-    "PAYERROR": "failed",
-}
-_REFUND_STATES: dict[str, RefundStatus] = {
-    "SUCCESS": "succeeded",
-    "PROCESSING": "pending",
-    "CLOSED": "failed",
-    "ABNORMAL": "failed",  # the buyer's card or account could not take it: needs a person
-}
 _ACK_FAIL = json.dumps({"code": "FAIL", "message": "失败"}, ensure_ascii=False).encode()
 
 
@@ -163,7 +145,7 @@ class WechatPayProvider:
             if exc.code == "ORDER_NOT_EXIST":
                 raise OrderNotFound(exc.code, exc.message) from None
             raise
-        return _order_state(data)
+        return order_state(data)
 
     async def close_order(self, out_trade_no: str) -> None:
         path = f"/v3/pay/transactions/out-trade-no/{quote(out_trade_no, safe='')}/close"
@@ -192,13 +174,13 @@ class WechatPayProvider:
             payload["reason"] = reason
         if notify_url:
             payload["notify_url"] = notify_url
-        return _refund_state(await self._call("POST", "/v3/refund/domestic/refunds", payload))
+        return refund_state(await self._call("POST", "/v3/refund/domestic/refunds", payload))
 
     async def query_refund(self, out_trade_no: str, out_refund_no: str) -> RefundState:
         check_refund_no(out_refund_no)
         path = f"/v3/refund/domestic/refunds/{quote(out_refund_no, safe='')}"
         try:
-            return _refund_state(await self._call("GET", path))
+            return refund_state(await self._call("GET", path))
         except ProviderRejected as exc:
             if exc.code == "RESOURCE_NOT_EXISTS":
                 raise RefundNotFound(exc.code, exc.message) from None
@@ -222,59 +204,15 @@ class WechatPayProvider:
     # -- notifications --------------------------------------------------------------------
     def parse_notification(self, headers: Mapping[str, str], body: bytes) -> Notification:
         with counting_rejections(NAME):
-            return self._parse_notification(lower_headers(headers), body)
-
-    def _parse_notification(self, headers: dict[str, str], body: bytes) -> Notification:
-        reason = self._config.verifier.check(headers, body, self._clock())
-        if reason is not None:
-            raise NotificationRejected(reason)
-        try:
-            envelope = json.loads(body)
-            event_id, event_type = str(envelope["id"]), str(envelope["event_type"])
-            resource = envelope["resource"]
-        except (ValueError, KeyError, TypeError):
-            raise NotificationRejected("malformed", "envelope") from None
-        if envelope.get("resource_type") != "encrypt-resource" or not isinstance(resource, dict):
-            raise NotificationRejected("malformed", "resource")
-        data = crypto.decrypt_resource(self._config.apiv3_key, resource)
-        if data.get("mchid") != self._config.mchid:
-            raise NotificationRejected("merchant_mismatch", "mchid")
-        key = f"{NAME}:{event_id}"
-        if event_type.startswith("TRANSACTION."):
-            if data.get("appid") != self._config.appid:
-                raise NotificationRejected("merchant_mismatch", "appid")
-            state = _order_state(data)
-            amount = data.get("amount") or {}
-            if state.amount is None or not state.out_trade_no:
-                raise NotificationRejected("malformed", "transaction without amount.total")
-            return Notification(
-                provider=NAME,
-                event_key=key,
-                kind="payment",
-                status=state.status,
-                out_trade_no=state.out_trade_no,
-                amount=state.amount,
-                currency=str(amount.get("currency", "CNY")),
-                provider_ref=state.provider_ref,
-                occurred_at=state.paid_at,
-                raw=data,
+            return notifications.parse(
+                lower_headers(headers),
+                body,
+                mchid=self._config.mchid,
+                appid=self._config.appid,
+                apiv3_key=self._config.apiv3_key,
+                verifier=self._config.verifier,
+                now=self._clock(),
             )
-        if event_type.startswith("REFUND."):
-            refund = _refund_state(data)
-            return Notification(
-                provider=NAME,
-                event_key=key,
-                kind="refund",
-                status=refund.status,
-                out_trade_no=_opt_str(data.get("out_trade_no")),
-                amount=refund.amount,
-                currency=None,  # refund notifications carry no currency; CNY only
-                provider_ref=refund.provider_ref,
-                out_refund_no=refund.out_refund_no,
-                occurred_at=refund.refunded_at,
-                raw=data,
-            )
-        raise NotificationRejected("unsupported_event", event_type)
 
     def ack(self, ok: bool) -> Ack:
         """204 with an empty body accepts; any 4xx/5xx with ``{"code": "FAIL"}`` asks WeChat
@@ -327,35 +265,6 @@ class WechatPayProvider:
         return _json_or_empty(response.content)
 
 
-def _order_state(data: Mapping[str, Any]) -> OrderState:
-    trade_state = str(data.get("trade_state", ""))
-    amount = data.get("amount") or {}
-    total = amount.get("total")
-    return OrderState(
-        out_trade_no=str(data.get("out_trade_no", "")),
-        status=_TRADE_STATES.get(trade_state, "unknown"),
-        provider_status=trade_state,
-        provider_ref=_opt_str(data.get("transaction_id")),
-        amount=total if type(total) is int else None,
-        paid_at=parse_rfc3339(data.get("success_time")),
-    )
-
-
-def _refund_state(data: Mapping[str, Any]) -> RefundState:
-    # Answers name it "status", notifications "refund_status".
-    status = str(data.get("status") or data.get("refund_status") or "")
-    amount = (data.get("amount") or {}).get("refund")
-    refunded_at: datetime | None = parse_rfc3339(data.get("success_time"))
-    return RefundState(
-        out_refund_no=str(data.get("out_refund_no", "")),
-        status=_REFUND_STATES.get(status, "unknown"),
-        provider_status=status,
-        amount=amount if type(amount) is int else None,
-        provider_ref=_opt_str(data.get("refund_id")),
-        refunded_at=refunded_at,
-    )
-
-
 def _json_or_empty(content: bytes) -> dict[str, Any]:
     if not content:
         return {}
@@ -371,7 +280,3 @@ def _str(data: Mapping[str, Any], key: str) -> str:
     if not isinstance(value, str) or not value:
         raise UntrustedResponse(f"{NAME}: answer without {key}")
     return value
-
-
-def _opt_str(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
