@@ -3,9 +3,10 @@
 State lives in a :class:`SandboxStore` (in memory by default; the API can pass one backed by
 its own database or Redis so that several processes agree). Nothing is paid until someone
 says so: ``pay(out_trade_no, outcome)`` settles the order and returns the signed notification
-the sandbox "sends". The API's ``POST /api/v1/sandbox/payments/{id}/pay`` is meant to call it
-and post the returned :class:`SignedRequest` to its ``url`` from a background task, so the
-webhook runs over HTTP exactly as a real provider's would.
+the sandbox "sends". Checkout actions point at ``{checkout_base_url}/{out_trade_no}/pay``; the
+API's sandbox route there is meant to call ``pay`` and hand the returned :class:`SignedRequest`
+to :func:`send` in a background task, so the webhook runs over HTTP exactly as a real
+provider's would (and a slow webhook never blocks the "buyer").
 
 Notifications are JSON, signed with HMAC-SHA256 (``SANDBOX_PAYMENTS_SECRET``) over
 ``TIMESTAMP\\nNONCE\\nBODY\\n`` in ``X-Sandbox-Signature`` (hex), with ``X-Sandbox-Timestamp``
@@ -23,6 +24,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Literal, Protocol
+
+import httpx
 
 from sharestack.payments.providers._common import (
     Clock,
@@ -57,6 +60,12 @@ class SignedRequest:
     url: str
     headers: dict[str, str]
     body: bytes
+
+
+async def send(request: SignedRequest, client: httpx.AsyncClient) -> int:
+    """POST a sandbox notification to its webhook; return the HTTP status it answered."""
+    response = await client.post(request.url, content=request.body, headers=request.headers)
+    return response.status_code
 
 
 class SandboxStore(Protocol):

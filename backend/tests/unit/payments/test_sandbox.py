@@ -127,3 +127,23 @@ def test_order_amounts_are_int_fen() -> None:
         Order("SS20261201S1", 0, "x", "https://h", "native")
     with pytest.raises(ValueError, match="out_trade_no"):
         Order("short", 1, "x", "https://h", "native")
+
+
+async def test_send_posts_the_signed_request(sandbox: SandboxProvider) -> None:
+    import httpx
+
+    from sharestack.payments.providers.sandbox import send
+
+    await sandbox.create_order(ORDER)
+    request = await sandbox.pay(ORDER.out_trade_no)
+    seen: list[httpx.Request] = []
+
+    def webhook(incoming: httpx.Request) -> httpx.Response:
+        seen.append(incoming)
+        note = sandbox.parse_notification(dict(incoming.headers), incoming.content)
+        ack = sandbox.ack(note.status == "succeeded")
+        return httpx.Response(ack.status, headers=ack.headers, content=ack.body)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(webhook)) as client:
+        assert await send(request, client) == 200
+    assert str(seen[0].url) == ORDER.notify_url
