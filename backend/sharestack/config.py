@@ -108,6 +108,33 @@ class Settings(BaseSettings):
     # The benchmark's baseline route (sharestack.health.baseline); never on in production.
     bench_endpoints: bool = False
 
+    # --- payments (sharestack.payments.providers.factory) ----------------------------------
+    # A provider is enabled only when all of its settings are present (a partial set is
+    # logged and left off); the sandbox only when ENVIRONMENT is development or test.
+    provider_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    sandbox_payments_secret: str | None = Field(
+        default=None, description="HMAC key of sandbox notifications; development has a default"
+    )
+    wechatpay_mchid: str | None = None
+    wechatpay_appid: str | None = None
+    wechatpay_serial_no: str | None = Field(default=None, description="merchant API certificate")
+    wechatpay_private_key_path: Path | None = None
+    wechatpay_apiv3_key: str | None = Field(default=None, description="32 characters")
+    # Verification: the WeChat Pay public key (id PUB_KEY_ID_..., every merchant since late
+    # 2024) and/or a platform certificate (older merchants); both may be set while migrating.
+    wechatpay_public_key_id: str | None = None
+    wechatpay_public_key_path: Path | None = None
+    wechatpay_platform_cert_path: Path | None = None
+    wechatpay_base_url: str = "https://api.mch.weixin.qq.com"
+    alipay_app_id: str | None = None
+    alipay_private_key_path: Path | None = None
+    alipay_public_key_path: Path | None = Field(default=None, description="Alipay's public key")
+    alipay_seller_id: str | None = Field(default=None, description="the 2088... partner id")
+    alipay_gateway: str = "https://openapi.alipay.com/gateway.do"
+    alipay_sign_scene: str = Field(
+        default="INDUSTRY|DIGITAL_MEDIA", description="周期扣款 scene agreed with Alipay"
+    )
+
     @field_validator("rate_limit_anonymous", "rate_limit_authenticated", "rate_limit_auth")
     @classmethod
     def _rate_limit_syntax(cls, value: str) -> str:

@@ -120,3 +120,13 @@ DB_POOL_CAPACITY = Gauge(
 DB_POOL_OVERFLOW = Gauge(
     "sharestack_db_pool_overflow", "Connections beyond pool_size", ["engine"], registry=REGISTRY
 )
+
+# -- payments -------------------------------------------------------------------------------------
+# WeChat Pay probes every merchant with deliberately mis-signed notifications; those are counted
+# here under reason="signature_probe" instead of being logged as errors.
+PAYMENT_NOTIFICATIONS_REJECTED = Counter(
+    "sharestack_payment_notifications_rejected",
+    "Provider notifications refused, by provider and reason",
+    ["provider", "reason"],
+    registry=REGISTRY,
+)
