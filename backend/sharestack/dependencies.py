@@ -26,6 +26,7 @@ from sharestack.config import Settings
 from sharestack.db.after_commit import write_transaction
 from sharestack.db.engine import Database
 from sharestack.db.session import ReadSession, WriteSession
+from sharestack.pagination import Cursors
 from sharestack.state import AppState
 
 
@@ -58,7 +59,12 @@ def _redis(state: StateDep) -> RedisRoles:
     return state.redis
 
 
+def _cursors(state: StateDep) -> Cursors:
+    return state.cursors
+
+
 SettingsDep = Annotated[Settings, Depends(_settings)]
+CursorsDep = Annotated[Cursors, Depends(_cursors)]
 DatabaseDep = Annotated[Database, Depends(_database)]
 CacheDep = Annotated[CacheAside, Depends(_cache)]
 RedisDep = Annotated[RedisRoles, Depends(_redis)]

@@ -11,6 +11,7 @@ from sharestack.cache.invalidation import after_commit_hook
 from sharestack.cache.redis import RedisRoles
 from sharestack.config import Settings
 from sharestack.db.engine import Database
+from sharestack.pagination import Cursors
 
 
 @dataclass(eq=False)
@@ -19,6 +20,7 @@ class Resources:
     db: Database
     redis: RedisRoles
     cache: CacheAside
+    cursors: Cursors
 
     @classmethod
     async def open(cls, settings: Settings) -> Resources:
@@ -36,7 +38,9 @@ class Resources:
         )
         db.after_commit_hooks.append(after_commit_hook(cache))
         await db.start()
-        return cls(settings=settings, db=db, redis=redis, cache=cache)
+        return cls(
+            settings=settings, db=db, redis=redis, cache=cache, cursors=Cursors(settings.secret_key)
+        )
 
     async def close(self) -> None:
         await self.cache.aclose()

@@ -29,6 +29,7 @@ class AppState(Resources):
             db=base.db,
             redis=redis,
             cache=base.cache,
+            cursors=base.cursors,
             rate_limits=RateLimits.from_settings(settings),
             ratelimiter=(
                 RateLimiter(redis.ratelimit, redis.key("rl"))

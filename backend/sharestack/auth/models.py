@@ -9,6 +9,7 @@ from sharestack.db.base import (
     TABLE_OPTIONS,
     Base,
     BigIntPK,
+    ExactString,
     TimestampMixin,
     UTCDateTime,
     closed_set,
@@ -20,7 +21,7 @@ AUTH_PROVIDERS = ("password", "phone", "wechat")
 
 class UserAuth(TimestampMixin, Base):
     """One credential of a user for one provider. ``identifier`` is the provider's account key
-    (the lower-cased email for passwords, an E.164 number, a WeChat UnionID); ``secret_hash`` is
+    (the canonical email for passwords, an E.164 number, a WeChat UnionID); ``secret_hash`` is
     an argon2id hash where the provider has a secret at all."""
 
     __tablename__ = "user_auth"
@@ -37,6 +38,6 @@ class UserAuth(TimestampMixin, Base):
     provider: Mapped[str] = mapped_column(
         closed_set(*AUTH_PROVIDERS, name="provider"), nullable=False
     )
-    identifier: Mapped[str] = mapped_column(sa.String(254), nullable=False)
+    identifier: Mapped[str] = mapped_column(ExactString(254), nullable=False)
     secret_hash: Mapped[str | None] = mapped_column(sa.String(255), nullable=True)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

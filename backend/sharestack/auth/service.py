@@ -8,6 +8,7 @@ from sharestack.auth.models import UserAuth
 from sharestack.auth.security import hash_password, verify_password
 from sharestack.db.base import utcnow
 from sharestack.db.session import WriteSession
+from sharestack.text import canonical_email
 from sharestack.users import service as users_service
 from sharestack.users.models import User
 
@@ -15,7 +16,8 @@ PASSWORD = "password"  # noqa: S105 - the provider's name, not a secret
 
 
 def normalize_email(email: str) -> str:
-    return email.strip().lower()
+    """The one form an address is stored and looked up in (``sharestack.text``)."""
+    return canonical_email(email)
 
 
 async def register(

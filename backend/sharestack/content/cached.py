@@ -23,12 +23,14 @@ from sharestack.cache.reads import CachedReads
 from sharestack.content import repository, service
 from sharestack.content.exceptions import ContentNotFound, TagNotFound
 from sharestack.content.models import Content
-from sharestack.content.rules import PUBLISHED, tag_slug, withholds_body
+from sharestack.content.rules import PUBLISHED, etag, tag_slug, withholds_body
 from sharestack.content.schemas import ContentRead, ContentTeaser, Page
 from sharestack.db.session import ReadSession
+from sharestack.pagination import Cursors
+from sharestack.text import canonical_slug
 
 # Bump _FORMAT when the byte layout below changes; schema changes change the version by themselves.
-_FORMAT = 2
+_FORMAT = 3
 PAYLOAD_VERSION = keys.payload_version(ContentRead, Page[ContentTeaser], revision=_FORMAT)
 _SEPARATOR = b"\x00"  # never inside JSON: orjson/pydantic escape control characters
 
@@ -41,12 +43,19 @@ class CachedItem:
     slug: str
     tag_slugs: list[str]
     visibility: str
+    version: int
     full: bytes  # ContentRead JSON with the body
     withheld: bytes  # ContentRead JSON as a non-subscriber sees it
 
     def encode(self) -> bytes:
         head = orjson.dumps(
-            {"a": self.author_id, "s": self.slug, "t": self.tag_slugs, "v": self.visibility}
+            {
+                "a": self.author_id,
+                "s": self.slug,
+                "t": self.tag_slugs,
+                "v": self.visibility,
+                "n": self.version,
+            }
         )
         return _SEPARATOR.join([head, self.full, self.withheld])
 
@@ -54,13 +63,25 @@ class CachedItem:
     def decode(cls, payload: bytes) -> CachedItem:
         head, full, withheld = payload.split(_SEPARATOR, 2)
         meta = orjson.loads(head)
-        return cls(meta["a"], meta["s"], meta["t"], meta["v"], full, withheld)
+        return cls(meta["a"], meta["s"], meta["t"], meta["v"], meta["n"], full, withheld)
 
-    def json_for(self, viewer_id: int | None, has_access: bool) -> bytes:
+    def served_to(self, viewer_id: int | None, has_access: bool) -> Served:
         """The rendering this viewer gets (``has_access``: their subscription's answer)."""
         if withholds_body(self.visibility, self.author_id, viewer_id, has_access):
-            return self.withheld
-        return self.full
+            return Served(self.withheld, etag(self.version, withheld=True))
+        return Served(self.full, etag(self.version))
+
+
+@dataclass(frozen=True)
+class Served:
+    """An item's JSON as one viewer gets it, and its entity tag."""
+
+    body: bytes
+    etag: str
+
+    @classmethod
+    def of(cls, item: ContentRead) -> Served:
+        return cls(to_json(item), etag(item.version, withheld=item.body_withheld))
 
 
 async def _fill_item(session: ReadSession, content: Content | None) -> bytes | None:
@@ -74,6 +95,7 @@ async def _fill_item(session: ReadSession, content: Content | None) -> bytes | N
         slug=content.slug,
         tag_slugs=[tag_slug(name) for name in full.tags],
         visibility=content.visibility,
+        version=content.version,
         full=to_json(full),
         withheld=to_json(withheld),
     ).encode()
@@ -91,6 +113,9 @@ async def item_by_id(reads: CachedReads, content_id: int) -> CachedItem | None:
 
 
 async def item_by_slug(reads: CachedReads, slug: str) -> CachedItem | None:
+    """By any spelling of the slug: the key and the query use its canonical form."""
+    slug = canonical_slug(slug)
+
     async def fill(session: ReadSession) -> bytes | None:
         return await _fill_item(session, await repository.get_by_slug(session, slug))
 
@@ -100,7 +125,7 @@ async def item_by_slug(reads: CachedReads, slug: str) -> CachedItem | None:
 
 async def _serve(
     item: CachedItem | None, session: ReadSession, viewer_id: int | None
-) -> bytes | None:
+) -> Served | None:
     """The JSON this viewer gets for a cached item, or None when the service must answer (a
     signed-in caller may be the author of a draft)."""
     if item is None:
@@ -110,25 +135,25 @@ async def _serve(
     has_access = await service.viewer_has_access(
         session, item.visibility, item.author_id, viewer_id
     )
-    return item.json_for(viewer_id, has_access)
+    return item.served_to(viewer_id, has_access)
 
 
 async def read_by_id(
     reads: CachedReads, session: ReadSession, content_id: int, viewer_id: int | None
-) -> bytes:
+) -> Served:
     served = await _serve(await item_by_id(reads, content_id), session, viewer_id)
     if served is not None:
         return served
-    return to_json(await service.read_by_id(session, content_id, viewer_id))
+    return Served.of(await service.read_by_id(session, content_id, viewer_id))
 
 
 async def read_by_slug(
     reads: CachedReads, session: ReadSession, slug: str, viewer_id: int | None
-) -> bytes:
+) -> Served:
     served = await _serve(await item_by_slug(reads, slug), session, viewer_id)
     if served is not None:
         return served
-    return to_json(await service.read_by_slug(session, slug, viewer_id))
+    return Served.of(await service.read_by_slug(session, slug, viewer_id))
 
 
 # -- feeds -------------------------------------------------------------------------------------
@@ -139,10 +164,12 @@ def _page_detail(cursor: str | None, limit: int) -> str:
 
 
 async def creator_feed_page(
-    reads: CachedReads, user_id: int, cursor: str | None, limit: int
+    reads: CachedReads, cursors: Cursors, user_id: int, cursor: str | None, limit: int
 ) -> bytes:
+    after = cursors.decode_optional(cursor)  # a cursor that does not verify never reaches a key
+
     async def fill(session: ReadSession) -> bytes | None:
-        return to_json(await service.creator_feed(session, user_id, cursor, limit))
+        return to_json(await service.creator_feed(session, cursors, user_id, after, limit))
 
     page = _page_detail(cursor, limit)
     body = await reads.get(keys.creator_feed(reads.prefix, user_id, page, PAYLOAD_VERSION), fill)
@@ -150,13 +177,17 @@ async def creator_feed_page(
     return body
 
 
-async def tag_feed_page(reads: CachedReads, tag: str, cursor: str | None, limit: int) -> bytes:
-    """A tag's feed page; TagNotFound for a tag that does not exist."""
+async def tag_feed_page(
+    reads: CachedReads, cursors: Cursors, tag: str, cursor: str | None, limit: int
+) -> bytes:
+    """A tag's feed page by any spelling of its slug; TagNotFound for a tag that does not
+    exist."""
     tag = tag_slug(tag)
+    after = cursors.decode_optional(cursor)
 
     async def fill(session: ReadSession) -> bytes | None:
         try:
-            return to_json(await service.tag_feed(session, tag, cursor, limit))
+            return to_json(await service.tag_feed(session, cursors, tag, after, limit))
         except TagNotFound:
             return None
 

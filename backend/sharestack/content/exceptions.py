@@ -1,4 +1,4 @@
-from sharestack.errors import Forbidden, NotFound
+from sharestack.errors import AppError, Forbidden, NotFound
 
 
 class ContentNotFound(NotFound):
@@ -14,3 +14,16 @@ class NotAuthor(Forbidden):
 class TagNotFound(NotFound):
     code = "tag_not_found"
     message = "Tag not found."
+
+
+class VersionNotFound(NotFound):
+    code = "version_not_found"
+    message = "Version not found."
+
+
+class StaleVersion(AppError):
+    """``If-Match`` named a version that is no longer the item's (someone saved since)."""
+
+    status_code = 412
+    code = "precondition_failed"
+    message = "The item has changed since that version; read it again and retry."

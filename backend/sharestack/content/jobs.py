@@ -23,7 +23,7 @@ async def warm_content_cache(ctx: Resources, *, content_id: int) -> None:
     if item is None:
         return  # unpublished or deleted again before the job ran: nothing to warm
     await cached.item_by_slug(reads, item.slug)
-    await cached.creator_feed_page(reads, item.author_id, None, FIRST_PAGE)
+    await cached.creator_feed_page(reads, ctx.cursors, item.author_id, None, FIRST_PAGE)
     for tag in item.tag_slugs:
         with contextlib.suppress(TagNotFound):  # the tag went away since: nothing to warm
-            await cached.tag_feed_page(reads, tag, None, FIRST_PAGE)
+            await cached.tag_feed_page(reads, ctx.cursors, tag, None, FIRST_PAGE)

@@ -21,6 +21,7 @@ from sharestack.db.base import (
     TABLE_OPTIONS,
     Base,
     BigIntPK,
+    ExactString,
     LongText,
     TimestampMixin,
     UTCDateTime,
@@ -44,7 +45,7 @@ class Content(TimestampMixin, Base):
     author_id: Mapped[int] = mapped_column(
         sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False
     )
-    slug: Mapped[str] = mapped_column(sa.String(120), unique=True, nullable=False)
+    slug: Mapped[str] = mapped_column(ExactString(120), unique=True, nullable=False)
     title: Mapped[str] = mapped_column(sa.String(200), nullable=False)
     excerpt: Mapped[str] = mapped_column(sa.String(500), nullable=False, default="")
     body: Mapped[str] = mapped_column(LongText, nullable=False)
@@ -86,7 +87,7 @@ class Tag(Base):
     __table_args__ = TABLE_OPTIONS
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
-    slug: Mapped[str] = mapped_column(sa.String(64), unique=True, nullable=False)
+    slug: Mapped[str] = mapped_column(ExactString(64), unique=True, nullable=False)
     name: Mapped[str] = mapped_column(sa.String(64), nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
 

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.orm import InstrumentedAttribute, defer
 
 from sharestack.content.models import Content, ContentTag, ContentVersion, Tag
 from sharestack.db.base import utcnow
@@ -29,6 +29,12 @@ def _after(
 
 async def get(session: ReadSession, content_id: int) -> Content | None:
     return await session.get(Content, content_id)
+
+
+async def get_for_update(session: WriteSession, content_id: int) -> Content | None:
+    """The row, locked until the transaction ends (``FOR UPDATE``; SQLite has one writer anyway)."""
+    query = sa.select(Content).where(Content.id == content_id).with_for_update()
+    return (await session.execute(query)).scalar_one_or_none()
 
 
 async def get_by_slug(session: ReadSession, slug: str) -> Content | None:
@@ -179,13 +185,28 @@ async def delete(session: WriteSession, content: Content) -> None:
     await session.flush()
 
 
-async def versions(session: ReadSession, content_id: int) -> Sequence[ContentVersion]:
-    result = await session.execute(
+async def versions(
+    session: ReadSession, content_id: int, before_version: int | None, limit: int
+) -> Sequence[ContentVersion]:
+    """A page of the history, newest first (``uq_content_versions_content_id_version``), without
+    the bodies: a long article's history would otherwise weigh megabytes."""
+    query = (
         sa.select(ContentVersion)
+        .options(defer(ContentVersion.body, raiseload=True))
         .where(ContentVersion.content_id == content_id)
         .order_by(ContentVersion.version.desc())
+        .limit(limit)
     )
-    return result.scalars().all()
+    if before_version is not None:
+        query = query.where(ContentVersion.version < before_version)
+    return (await session.execute(query)).scalars().all()
+
+
+async def version(session: ReadSession, content_id: int, number: int) -> ContentVersion | None:
+    query = sa.select(ContentVersion).where(
+        ContentVersion.content_id == content_id, ContentVersion.version == number
+    )
+    return (await session.execute(query)).scalar_one_or_none()
 
 
 async def tag_slugs(session: ReadSession, content_id: int) -> list[str]:

@@ -2,20 +2,22 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Header, Path, Query, Response, status
 
 from sharestack.callers.dependencies import CurrentCaller, OptionalCaller
 from sharestack.content import cached, service
+from sharestack.content.cached import Served
+from sharestack.content.rules import etag
 from sharestack.content.schemas import (
     ContentCreate,
     ContentRead,
     ContentTeaser,
     ContentUpdate,
     ContentVersionRead,
+    ContentVersionSummary,
     Page,
 )
-from sharestack.dependencies import CachedReadsDep, ReadSessionDep, WriteSessionDep
-from sharestack.pagination import MAX_CURSOR_LENGTH
+from sharestack.dependencies import CachedReadsDep, CursorsDep, ReadSessionDep, WriteSessionDep
 from sharestack.responses import JSONBytes
 
 router = APIRouter(tags=["content"])
@@ -23,16 +25,20 @@ router = APIRouter(tags=["content"])
 Id = Annotated[int, Path(ge=1, le=2**63 - 1)]
 Slug = Annotated[str, Path(min_length=1, max_length=120)]
 TagSlug = Annotated[str, Path(min_length=1, max_length=64)]
-Cursor = Annotated[str | None, Query(max_length=MAX_CURSOR_LENGTH)]
+# Any cursor string is accepted here; one that does not verify is a 422 invalid_cursor.
+Cursor = Annotated[str | None, Query()]
 Limit = Annotated[int, Query(ge=1, le=50)]
+VersionNumber = Annotated[int, Path(ge=1, le=2**31 - 1)]
+# The ETag of the version the change is based on (optimistic concurrency: 412 when stale).
+IfMatch = Annotated[str | None, Header(max_length=200)]
 
 
 @router.post("/contents", status_code=status.HTTP_201_CREATED)
 async def create_content(
-    body: ContentCreate, caller: CurrentCaller, session: WriteSessionDep
+    body: ContentCreate, caller: CurrentCaller, session: WriteSessionDep, response: Response
 ) -> ContentRead:
     content = await service.create(session, caller.user_id, body)
-    return await service.present(session, content, caller.user_id)
+    return _tagged(response, await service.present(session, content, caller.user_id))
 
 
 # The hot reads below answer from the cache (sharestack.content.cached): on a hit they return the
@@ -44,7 +50,7 @@ async def read_content_by_slug(
     slug: Slug, caller: OptionalCaller, reads: CachedReadsDep, session: ReadSessionDep
 ) -> JSONBytes:
     viewer = caller.user_id if caller else None
-    return JSONBytes(await cached.read_by_slug(reads, session, slug, viewer))
+    return _served(await cached.read_by_slug(reads, session, slug, viewer))
 
 
 @router.get("/contents/{content_id}", response_model=ContentRead)
@@ -52,66 +58,114 @@ async def read_content(
     content_id: Id, caller: OptionalCaller, reads: CachedReadsDep, session: ReadSessionDep
 ) -> JSONBytes:
     viewer = caller.user_id if caller else None
-    return JSONBytes(await cached.read_by_id(reads, session, content_id, viewer))
+    return _served(await cached.read_by_id(reads, session, content_id, viewer))
 
 
 @router.patch("/contents/{content_id}")
 async def update_content(
-    content_id: Id, body: ContentUpdate, caller: CurrentCaller, session: WriteSessionDep
+    content_id: Id,
+    body: ContentUpdate,
+    caller: CurrentCaller,
+    session: WriteSessionDep,
+    response: Response,
+    if_match: IfMatch = None,
 ) -> ContentRead:
-    content = await service.get_for_author(session, content_id, caller.user_id)
+    content = await service.get_for_author(session, content_id, caller.user_id, if_match=if_match)
     content = await service.update(session, content, caller.user_id, body)
-    return await service.present(session, content, caller.user_id)
+    return _tagged(response, await service.present(session, content, caller.user_id))
 
 
 @router.post("/contents/{content_id}/publish")
 async def publish_content(
-    content_id: Id, caller: CurrentCaller, session: WriteSessionDep
+    content_id: Id,
+    caller: CurrentCaller,
+    session: WriteSessionDep,
+    response: Response,
+    if_match: IfMatch = None,
 ) -> ContentRead:
-    content = await service.get_for_author(session, content_id, caller.user_id)
-    return await service.present(session, await service.publish(session, content), caller.user_id)
+    content = await service.get_for_author(session, content_id, caller.user_id, if_match=if_match)
+    content = await service.publish(session, content)
+    return _tagged(response, await service.present(session, content, caller.user_id))
 
 
 @router.post("/contents/{content_id}/unpublish")
 async def unpublish_content(
-    content_id: Id, caller: CurrentCaller, session: WriteSessionDep
+    content_id: Id,
+    caller: CurrentCaller,
+    session: WriteSessionDep,
+    response: Response,
+    if_match: IfMatch = None,
 ) -> ContentRead:
-    content = await service.get_for_author(session, content_id, caller.user_id)
-    return await service.present(session, await service.unpublish(session, content), caller.user_id)
+    content = await service.get_for_author(session, content_id, caller.user_id, if_match=if_match)
+    content = await service.unpublish(session, content)
+    return _tagged(response, await service.present(session, content, caller.user_id))
 
 
 @router.delete("/contents/{content_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_content(
-    content_id: Id, caller: CurrentCaller, session: WriteSessionDep
+    content_id: Id, caller: CurrentCaller, session: WriteSessionDep, if_match: IfMatch = None
 ) -> Response:
-    content = await service.get_for_author(session, content_id, caller.user_id)
+    content = await service.get_for_author(session, content_id, caller.user_id, if_match=if_match)
     await service.delete(session, content)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/contents/{content_id}/versions")
 async def content_versions(
-    content_id: Id, caller: CurrentCaller, session: WriteSessionDep
-) -> list[ContentVersionRead]:
-    return await service.versions(session, content_id, caller.user_id)
+    content_id: Id,
+    caller: CurrentCaller,
+    session: WriteSessionDep,
+    cursors: CursorsDep,
+    cursor: Cursor = None,
+    limit: Limit = 20,
+) -> Page[ContentVersionSummary]:
+    return await service.versions(session, cursors, content_id, caller.user_id, cursor, limit)
+
+
+@router.get("/contents/{content_id}/versions/{version}")
+async def content_version(
+    content_id: Id, version: VersionNumber, caller: CurrentCaller, session: WriteSessionDep
+) -> ContentVersionRead:
+    return await service.version(session, content_id, caller.user_id, version)
 
 
 @router.get("/me/contents")
 async def my_contents(
-    caller: CurrentCaller, session: WriteSessionDep, cursor: Cursor = None, limit: Limit = 20
+    caller: CurrentCaller,
+    session: WriteSessionDep,
+    cursors: CursorsDep,
+    cursor: Cursor = None,
+    limit: Limit = 20,
 ) -> Page[ContentRead]:
-    return await service.author_items(session, caller.user_id, cursor, limit)
+    return await service.author_items(session, cursors, caller.user_id, cursor, limit)
 
 
 @router.get("/creators/{user_id}/contents", response_model=Page[ContentTeaser])
 async def creator_feed(
-    user_id: Id, reads: CachedReadsDep, cursor: Cursor = None, limit: Limit = 20
+    user_id: Id,
+    reads: CachedReadsDep,
+    cursors: CursorsDep,
+    cursor: Cursor = None,
+    limit: Limit = 20,
 ) -> JSONBytes:
-    return JSONBytes(await cached.creator_feed_page(reads, user_id, cursor, limit))
+    return JSONBytes(await cached.creator_feed_page(reads, cursors, user_id, cursor, limit))
 
 
 @router.get("/tags/{slug}/contents", response_model=Page[ContentTeaser])
 async def tag_feed(
-    slug: TagSlug, reads: CachedReadsDep, cursor: Cursor = None, limit: Limit = 20
+    slug: TagSlug,
+    reads: CachedReadsDep,
+    cursors: CursorsDep,
+    cursor: Cursor = None,
+    limit: Limit = 20,
 ) -> JSONBytes:
-    return JSONBytes(await cached.tag_feed_page(reads, slug, cursor, limit))
+    return JSONBytes(await cached.tag_feed_page(reads, cursors, slug, cursor, limit))
+
+
+def _tagged(response: Response, item: ContentRead) -> ContentRead:
+    response.headers["ETag"] = etag(item.version, withheld=item.body_withheld)
+    return item
+
+
+def _served(served: Served) -> JSONBytes:
+    return JSONBytes(served.body, headers={"ETag": served.etag})

@@ -14,7 +14,8 @@ import re
 import secrets
 import unicodedata
 
-from sharestack.content.exceptions import ContentNotFound, NotAuthor
+from sharestack.content.exceptions import ContentNotFound, NotAuthor, StaleVersion
+from sharestack.text import canonical_slug
 
 EXCERPT_LENGTH = 160
 PUBLISHED = "published"
@@ -62,9 +63,50 @@ def make_slug(title: str) -> str:
 
 
 def tag_slug(name: str) -> str:
-    return re.sub(r"\s+", "-", unicodedata.normalize("NFKC", name).strip().lower())[:64]
+    """A tag's slug from its name: canonical (``sharestack.text.canonical_slug``), spaces as
+    hyphens. ``Café``, ``CAFÉ `` and ``ｃａｆé`` are one tag; ``cafe`` is another."""
+    return re.sub(r"\s+", "-", canonical_slug(name))[:64]
 
 
 def make_excerpt(body: str) -> str:
     text = " ".join(body.split())
     return text if len(text) <= EXCERPT_LENGTH else text[: EXCERPT_LENGTH - 1] + "…"
+
+
+def excerpt_for(visibility: str, body: str, written: str | None) -> str:
+    """The excerpt everyone sees: what the author wrote, or, for a public item only, one made from
+    its body. A subscribers-only item's paywall is a security boundary: no text derived from its
+    body is ever public, so without a written excerpt it has none."""
+    if written is not None:
+        return written
+    return "" if visibility == SUBSCRIBERS else make_excerpt(body)
+
+
+def excerpt_was_written(excerpt: str, body: str) -> bool:
+    """Whether a stored excerpt is the author's own rather than derived from ``body`` (an edit of
+    the body then keeps it, and a switch to subscribers-only does not clear it)."""
+    return bool(excerpt) and excerpt != make_excerpt(body)
+
+
+def etag(version: int, withheld: bool = False) -> str:
+    """The entity tag of an item's rendering: its version, and whether the body was withheld
+    (two renderings of one version are different representations)."""
+    return f'"{version}-withheld"' if withheld else f'"{version}"'
+
+
+def _tag_version(tag: str) -> int | None:
+    tag = tag.strip().removeprefix("W/")
+    if len(tag) < 2 or tag[0] != '"' or tag[-1] != '"':
+        return None
+    value = tag[1:-1].removesuffix("-withheld")
+    return int(value) if value.isdigit() and len(value) < 10 else None
+
+
+def ensure_version(current: int, if_match: str | None) -> None:
+    """Optimistic concurrency: a change sent with ``If-Match`` applies only to the version it
+    names (``*`` matches any); otherwise 412. Without the header, concurrent changes are
+    serialised by a row lock instead, each on the version before it."""
+    if if_match is None or if_match.strip() == "*":
+        return
+    if current not in {_tag_version(tag) for tag in if_match.split(",")}:
+        raise StaleVersion()

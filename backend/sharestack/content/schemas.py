@@ -5,11 +5,18 @@ from typing import Annotated, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Excerpt = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
+from sharestack.text import MultiLine, SingleLine
+
+Title = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), SingleLine
+]
+# What the public sees of a subscribers-only item: only ever written by its author.
+Excerpt = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500), MultiLine]
 # 200,000 characters is a long book chapter; MAX_BODY_BYTES bounds the request as a whole.
 Body = Annotated[str, StringConstraints(max_length=200_000)]
-TagName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
+TagName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32), SingleLine
+]
 Visibility = Literal["public", "subscribers"]
 
 
@@ -56,14 +63,19 @@ class ContentRead(ContentTeaser):
     updated_at: datetime
 
 
-class ContentVersionRead(BaseModel):
+class ContentVersionSummary(BaseModel):
+    """One saved version in the history list (bodies are fetched one at a time)."""
+
     version: int
     title: str
     excerpt: str
-    body: str
     visibility: Visibility
     editor_id: int
     created_at: datetime
+
+
+class ContentVersionRead(ContentVersionSummary):
+    body: str
 
 
 T = TypeVar("T")

@@ -8,12 +8,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from sharestack.content import cache_scopes, repository
-from sharestack.content.exceptions import ContentNotFound, TagNotFound
+from sharestack.content.exceptions import ContentNotFound, TagNotFound, VersionNotFound
 from sharestack.content.models import Content, ContentVersion
 from sharestack.content.rules import (
     ensure_author,
+    ensure_version,
+    excerpt_for,
+    excerpt_was_written,
     is_visible,
-    make_excerpt,
     make_slug,
     needs_access_check,
     tag_slug,
@@ -25,13 +27,15 @@ from sharestack.content.schemas import (
     ContentTeaser,
     ContentUpdate,
     ContentVersionRead,
+    ContentVersionSummary,
     Page,
 )
 from sharestack.db.base import utcnow
 from sharestack.db.session import ReadSession, WriteSession
 from sharestack.jobs import outbox
-from sharestack.pagination import Position, decode_cursor, encode_cursor
+from sharestack.pagination import Cursors, Position
 from sharestack.subscriptions import service as subscriptions_service
+from sharestack.text import canonical_slug
 
 
 async def _set_tags(session: WriteSession, content: Content, names: Sequence[str]) -> None:
@@ -60,7 +64,7 @@ async def create(session: WriteSession, author_id: int, data: ContentCreate) -> 
         slug=make_slug(data.title),
         title=data.title,
         body=data.body,
-        excerpt=data.excerpt if data.excerpt is not None else make_excerpt(data.body),
+        excerpt=excerpt_for(data.visibility, data.body, data.excerpt),
         visibility=data.visibility,
         status="draft",
         version=1,
@@ -73,12 +77,18 @@ async def create(session: WriteSession, author_id: int, data: ContentCreate) -> 
     return content
 
 
-async def get_for_author(session: WriteSession, content_id: int, user_id: int) -> Content:
-    """The item, for a change by ``user_id``: 404 for someone else's draft, 403 otherwise."""
-    content = await repository.get(session, content_id)
+async def get_for_author(
+    session: WriteSession, content_id: int, user_id: int, *, if_match: str | None = None
+) -> Content:
+    """The item, locked for a change by ``user_id`` (``SELECT ... FOR UPDATE``): 404 for someone
+    else's draft or an item deleted meanwhile, 403 for someone else's published item, 412 when
+    ``If-Match`` names another version. The lock serialises concurrent changes of one item, so
+    each gets its own consecutive version, and a change racing a delete finds nothing (404)."""
+    content = await repository.get_for_update(session, content_id)
     if content is None:
         raise ContentNotFound()
     ensure_author(content.status, content.author_id, user_id)
+    ensure_version(content.version, if_match)
     return content
 
 
@@ -88,10 +98,12 @@ async def update(
     await cache_scopes.track(session, content)  # where it appears before the change
     data = changes.model_dump(exclude_unset=True, exclude_none=True)
     tags = data.pop("tags", None)
+    written = data.pop("excerpt", None)
+    if written is None and excerpt_was_written(content.excerpt, content.body):
+        written = content.excerpt
     for field, value in data.items():
         setattr(content, field, value)
-    if "body" in data and "excerpt" not in data:
-        content.excerpt = make_excerpt(content.body)
+    content.excerpt = excerpt_for(content.visibility, content.body, written)
     content.version += 1
     content.updated_at = utcnow()
     await repository.add(session, _snapshot(content, editor_id))
@@ -183,7 +195,7 @@ async def read_by_id(session: ReadSession, content_id: int, viewer_id: int | Non
 
 
 async def read_by_slug(session: ReadSession, slug: str, viewer_id: int | None) -> ContentRead:
-    content = _visible(await repository.get_by_slug(session, slug), viewer_id)
+    content = _visible(await repository.get_by_slug(session, canonical_slug(slug)), viewer_id)
     return await present(session, content, viewer_id)
 
 
@@ -193,39 +205,38 @@ async def _teasers(session: ReadSession, items: Sequence[Content]) -> list[Conte
 
 
 async def _feed_page(
-    session: ReadSession, items: Sequence[Content], limit: int
+    session: ReadSession, cursors: Cursors, items: Sequence[Content], limit: int
 ) -> Page[ContentTeaser]:
     has_more = len(items) > limit
     items = items[:limit]
     next_cursor = None
     if has_more and items and items[-1].published_at is not None:
-        next_cursor = encode_cursor(Position(items[-1].published_at, items[-1].id))
+        next_cursor = cursors.encode(Position(items[-1].published_at, items[-1].id))
     return Page[ContentTeaser](items=await _teasers(session, items), next_cursor=next_cursor)
 
 
 async def creator_feed(
-    session: ReadSession, author_id: int, cursor: str | None, limit: int
+    session: ReadSession, cursors: Cursors, author_id: int, after: Position | None, limit: int
 ) -> Page[ContentTeaser]:
-    after = decode_cursor(cursor) if cursor else None
     items = await repository.creator_feed(session, author_id, after, limit + 1)
-    return await _feed_page(session, items, limit)
+    return await _feed_page(session, cursors, items, limit)
 
 
 async def tag_feed(
-    session: ReadSession, slug: str, cursor: str | None, limit: int
+    session: ReadSession, cursors: Cursors, slug: str, after: Position | None, limit: int
 ) -> Page[ContentTeaser]:
-    after = decode_cursor(cursor) if cursor else None
     tag = await repository.get_tag(session, tag_slug(slug))
     if tag is None:
         raise TagNotFound()
     items = await repository.tag_feed(session, tag.id, after, limit + 1)
-    return await _feed_page(session, items, limit)
+    return await _feed_page(session, cursors, items, limit)
 
 
 async def author_items(
-    session: ReadSession, author_id: int, cursor: str | None, limit: int
+    session: ReadSession, cursors: Cursors, author_id: int, cursor: str | None, limit: int
 ) -> Page[ContentRead]:
-    before = decode_cursor(cursor).id if cursor else None
+    after = cursors.decode_optional(cursor)
+    before = after.id if after else None
     items = await repository.author_items(session, author_id, before, limit + 1)
     # The author sees every body of their own; one tag query for the whole page.
     tags = await repository.tag_names(session, [c.id for c in items[:limit]])
@@ -233,23 +244,62 @@ async def author_items(
     next_cursor = None
     if len(items) > limit:
         last = items[limit - 1]
-        next_cursor = encode_cursor(Position(last.created_at, last.id))
+        next_cursor = cursors.encode(Position(last.created_at, last.id))
     return Page[ContentRead](items=page, next_cursor=next_cursor)
 
 
 async def versions(
-    session: WriteSession, content_id: int, user_id: int
-) -> list[ContentVersionRead]:
-    content = await get_for_author(session, content_id, user_id)
-    return [
-        ContentVersionRead(
+    session: WriteSession,
+    cursors: Cursors,
+    content_id: int,
+    user_id: int,
+    cursor: str | None,
+    limit: int,
+) -> Page[ContentVersionSummary]:
+    """The item's history, newest first, without bodies (the author only)."""
+    after = cursors.decode_optional(cursor)
+    content = await _own(session, content_id, user_id)
+    rows = await repository.versions(session, content.id, after.id if after else None, limit + 1)
+    items = [
+        ContentVersionSummary(
             version=v.version,
             title=v.title,
             excerpt=v.excerpt,
-            body=v.body,
             visibility=v.visibility,
             editor_id=v.editor_id,
             created_at=v.created_at,
         )
-        for v in await repository.versions(session, content.id)
+        for v in rows[:limit]
     ]
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        next_cursor = cursors.encode(Position(last.created_at, last.version))
+    return Page[ContentVersionSummary](items=items, next_cursor=next_cursor)
+
+
+async def version(
+    session: WriteSession, content_id: int, user_id: int, number: int
+) -> ContentVersionRead:
+    """One saved version, body included (the author only)."""
+    content = await _own(session, content_id, user_id)
+    v = await repository.version(session, content.id, number)
+    if v is None:
+        raise VersionNotFound()
+    return ContentVersionRead(
+        version=v.version,
+        title=v.title,
+        excerpt=v.excerpt,
+        body=v.body,
+        visibility=v.visibility,
+        editor_id=v.editor_id,
+        created_at=v.created_at,
+    )
+
+
+async def _own(session: WriteSession, content_id: int, user_id: int) -> Content:
+    content = await repository.get(session, content_id)
+    if content is None:
+        raise ContentNotFound()
+    ensure_author(content.status, content.author_id, user_id)
+    return content

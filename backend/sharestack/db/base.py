@@ -37,6 +37,19 @@ NAMING_CONVENTION = {
 # SQLite only auto-increments an INTEGER PRIMARY KEY, which is 64-bit there anyway.
 BigIntPK = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 BigInt = sa.BigInteger()
+# Identifiers compared byte for byte (slugs, tag slugs, emails), the one exception to the single
+# collation: what counts as "the same" is decided in Python (``sharestack.text``) and stored in
+# that canonical form, so MySQL, MariaDB and SQLite agree instead of each collation folding case,
+# accents, widths or trailing spaces its own way. A unit test lists these columns.
+BINARY_COLLATION = "utf8mb4_bin"
+
+
+def ExactString(length: int) -> sa.types.TypeEngine[str]:
+    return sa.String(length).with_variant(
+        mysql.VARCHAR(length, collation=BINARY_COLLATION), "mysql", "mariadb"
+    )
+
+
 # Long bodies: MEDIUMTEXT (16 MiB) on MySQL, where TEXT stops at 64 KiB.
 LongText = sa.Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
 

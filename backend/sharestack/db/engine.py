@@ -38,7 +38,22 @@ def _on_sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(url: str, settings: Settings, connect_timeout: float | None = None) -> AsyncEngine:
+def _sqlite_autocommit_driver(dbapi_conn: Any, _record: Any) -> None:
+    # Let SQLAlchemy's "begin" event (below) start transactions instead of the driver.
+    dbapi_conn.isolation_level = None
+
+
+def _begin_immediate(conn: sa.Connection) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(
+    url: str,
+    settings: Settings,
+    connect_timeout: float | None = None,
+    *,
+    sqlite_writer: bool = False,
+) -> AsyncEngine:
     sa_url = sa.make_url(url)
     if sa_url.get_backend_name() == "sqlite":
         if sa_url.database:
@@ -47,6 +62,13 @@ def make_engine(url: str, settings: Settings, connect_timeout: float | None = No
             Path(sa_url.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(sa_url, echo=settings.db_echo)
         sa.event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
+        if sqlite_writer:
+            # SQLite's deferred transactions let two writers read the same row, and the second
+            # one's write then fails ("database is locked"). BEGIN IMMEDIATE takes the write lock
+            # first, so concurrent writers queue (busy_timeout) instead, as row locks make them
+            # on MySQL. Readers are not blocked in WAL mode and use their own engine.
+            sa.event.listen(engine.sync_engine, "connect", _sqlite_autocommit_driver)
+            sa.event.listen(engine.sync_engine, "begin", _begin_immediate)
         return engine
     if "charset" not in sa_url.query:
         sa_url = sa_url.update_query_dict({"charset": CHARSET})
@@ -83,7 +105,14 @@ class Database:
         self.settings = settings
         # Run after every committed write transaction (see sharestack.db.after_commit).
         self.after_commit_hooks: list[AfterCommitHook] = []
-        self.write_engine = make_engine(settings.primary_database_url, settings)
+        self.write_engine = make_engine(settings.primary_database_url, settings, sqlite_writer=True)
+        # Reads on the primary share its pool, except on SQLite, whose writers take the write
+        # lock at BEGIN (see make_engine).
+        reader = (
+            make_engine(settings.primary_database_url, settings)
+            if self.write_engine.dialect.name == "sqlite"
+            else self.write_engine
+        )
         self.replicas = [
             ReplicaState(_label(url), make_engine(url, settings, settings.db_replica_timeout))
             for url in settings.database_replica_urls
@@ -93,7 +122,7 @@ class Database:
             self.write_engine, class_=WriteSession, expire_on_commit=False, autoflush=False
         )
         self.routing = ReadRouting(
-            self.write_engine,
+            reader,
             self.replicas,
             mode=settings.db_read_your_writes,
             wait_timeout=settings.db_gtid_wait_timeout,
@@ -125,5 +154,5 @@ class Database:
 
     async def dispose(self) -> None:
         await self.monitor.stop()
-        for engine in [self.write_engine, *self.read_engines]:
+        for engine in {self.write_engine, self.routing.primary, *self.read_engines}:
             await engine.dispose()

@@ -9,6 +9,7 @@ from sharestack.db.base import (
     TABLE_OPTIONS,
     Base,
     BigIntPK,
+    ExactString,
     TimestampMixin,
     UTCDateTime,
     closed_set,
@@ -22,8 +23,9 @@ class User(TimestampMixin, Base):
     __table_args__ = TABLE_OPTIONS
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
-    # Stored lower-cased: the unique index then means "one account per address".
-    email: Mapped[str] = mapped_column(sa.String(254), unique=True, nullable=False)
+    # Stored in its canonical form (sharestack.text.canonical_email) and compared byte for byte:
+    # the unique index then means "one account per address" on every database.
+    email: Mapped[str] = mapped_column(ExactString(254), unique=True, nullable=False)
     status: Mapped[str] = mapped_column(
         closed_set(*USER_STATUSES, name="status"), nullable=False, default="active"
     )

@@ -5,8 +5,12 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
-DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-Bio = Annotated[str, StringConstraints(max_length=1000)]
+from sharestack.text import MultiLine, SingleLine
+
+DisplayName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64), SingleLine
+]
+Bio = Annotated[str, StringConstraints(max_length=1000), MultiLine]
 
 
 class ProfileUpdate(BaseModel):

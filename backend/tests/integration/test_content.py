@@ -51,7 +51,11 @@ async def test_every_save_appends_a_version(client: httpx.AsyncClient) -> None:
         assert r.json()["version"] == n
         assert r.json()["excerpt"] == text
     r = await client.get(f"/api/v1/contents/{item['id']}/versions", headers=author.headers)
-    assert [(v["version"], v["body"]) for v in r.json()] == [(3, "three"), (2, "two"), (1, "one")]
+    assert [v["version"] for v in r.json()["items"]] == [3, 2, 1]
+    assert all("body" not in v for v in r.json()["items"])  # bodies one at a time
+    for n, text in [(3, "three"), (2, "two"), (1, "one")]:
+        path = f"/api/v1/contents/{item['id']}/versions/{n}"
+        assert (await client.get(path, headers=author.headers)).json()["body"] == text
 
 
 async def test_only_the_author_edits(client: httpx.AsyncClient) -> None:

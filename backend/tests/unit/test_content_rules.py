@@ -7,8 +7,8 @@ from pydantic import BaseModel
 
 from sharestack.cache import keys
 from sharestack.content import rules
-from sharestack.content.cached import PAYLOAD_VERSION, CachedItem
-from sharestack.content.exceptions import ContentNotFound, NotAuthor
+from sharestack.content.cached import PAYLOAD_VERSION, CachedItem, Served
+from sharestack.content.exceptions import ContentNotFound, NotAuthor, StaleVersion
 from sharestack.content.rules import make_excerpt, make_slug, tag_slug
 
 
@@ -81,17 +81,17 @@ def test_the_subscription_is_asked_only_when_it_decides() -> None:
 
 
 def _item(visibility: str) -> CachedItem:
-    return CachedItem(AUTHOR, "a-1", ["科技"], visibility, b'{"body":"x"}', b'{"body":null}')
+    return CachedItem(AUTHOR, "a-1", ["科技"], visibility, 3, b'{"body":"x"}', b'{"body":null}')
 
 
 def test_a_cached_item_round_trips_and_serves_each_viewer_their_rendering() -> None:
     item = _item("subscribers")
     assert CachedItem.decode(item.encode()) == item
-    assert item.json_for(None, has_access=False) == item.withheld
-    assert item.json_for(READER, has_access=False) == item.withheld
-    assert item.json_for(READER, has_access=True) == item.full
-    assert item.json_for(AUTHOR, has_access=False) == item.full
-    assert _item("public").json_for(None, has_access=False) == b'{"body":"x"}'
+    assert item.served_to(None, has_access=False) == Served(item.withheld, '"3-withheld"')
+    assert item.served_to(READER, has_access=False).body == item.withheld
+    assert item.served_to(READER, has_access=True) == Served(item.full, '"3"')
+    assert item.served_to(AUTHOR, has_access=False).body == item.full
+    assert _item("public").served_to(None, has_access=False).body == b'{"body":"x"}'
 
 
 def test_the_payload_version_follows_the_response_schema() -> None:
@@ -108,3 +108,36 @@ def test_the_payload_version_follows_the_response_schema() -> None:
     key = keys.content_by_id("ss:cache:", 7, PAYLOAD_VERSION)
     assert PAYLOAD_VERSION in key.value
     assert PAYLOAD_VERSION not in key.generation  # one invalidation reaches every version
+
+
+def test_subscribers_only_items_get_no_excerpt_made_from_their_body() -> None:
+    body = "付费正文，不应公开。" * 40
+    assert rules.excerpt_for("subscribers", body, None) == ""
+    assert rules.excerpt_for("subscribers", body, "作者写的摘要") == "作者写的摘要"
+    assert rules.excerpt_for("public", body, None) == make_excerpt(body)
+    assert not rules.excerpt_was_written(make_excerpt(body), body)
+    assert rules.excerpt_was_written("作者写的摘要", body)
+    assert not rules.excerpt_was_written("", body)
+
+
+@pytest.mark.parametrize(
+    ("if_match", "ok"),
+    [
+        (None, True),
+        ("*", True),
+        ('"3"', True),
+        ('W/"3"', True),
+        ('"3-withheld"', True),
+        ('"2", "3"', True),
+        ('"2"', False),
+        ("3", False),
+        ('"abc"', False),
+        ('"' + "9" * 30 + '"', False),
+    ],
+)
+def test_if_match_names_the_current_version_or_is_refused(if_match: str | None, ok: bool) -> None:
+    if ok:
+        rules.ensure_version(3, if_match)
+    else:
+        with pytest.raises(StaleVersion):
+            rules.ensure_version(3, if_match)
