@@ -91,8 +91,8 @@ async def lock_accounts(
     missing = sorted(wanted - locked.keys())
     for ref in missing:
         await repository.create_account(session, ref)
-    if missing:
-        for row in await repository.lock_accounts_by_ref(session, missing):
+    if missing:  # create_account left each of them locked
+        for row in await repository.find_accounts(session, missing):
             account = _locked(row)
             locked[account.ref] = account
     if locked.keys() != wanted:  # pragma: no cover - a CHECK constraint refused the row

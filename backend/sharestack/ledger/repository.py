@@ -54,7 +54,11 @@ def _matches(refs: Collection[AccountRef]) -> sa.ColumnElement[bool]:
 
 
 async def find_accounts(session: ReadSession, refs: Collection[AccountRef]) -> Sequence[AccountRow]:
-    """Without locking: which of these accounts exist, and their ids."""
+    """Without locking: which of these accounts exist, and their ids. Also how the creator of a
+    missing account reads it back: a locking read here (an OR of unique keys may scan the
+    primary key) would wait on the provisional row of a concurrent creator that is itself
+    waiting for ours, a deadlock; a plain read waits for nothing, and sees the latest version
+    of a row whose lock we hold."""
     if not refs:
         return []
     return (await session.execute(sa.select(*ACCOUNT_COLUMNS).where(_matches(refs)))).all()
@@ -74,15 +78,9 @@ async def lock_accounts_by_id(session: WriteSession, ids: Collection[int]) -> Se
     return (await session.execute(query)).all()
 
 
-async def lock_accounts_by_ref(
-    session: WriteSession, refs: Collection[AccountRef]
-) -> Sequence[AccountRow]:
-    query = sa.select(*ACCOUNT_COLUMNS).where(_matches(refs)).with_for_update()
-    return (await session.execute(query)).all()
-
-
 async def create_account(session: WriteSession, ref: AccountRef) -> None:
-    """Insert the account unless it exists. On MySQL ``ON DUPLICATE KEY UPDATE id = id`` takes
+    """Insert the account unless it exists; either way this transaction then holds its row lock
+    and reads it with :func:`find_accounts`. On MySQL ``ON DUPLICATE KEY UPDATE id = id`` takes
     the row's exclusive lock directly: with ``INSERT IGNORE`` two losers of the race would each
     hold a shared lock and deadlock upgrading it in ``SELECT ... FOR UPDATE``."""
     values = {
@@ -96,7 +94,7 @@ async def create_account(session: WriteSession, ref: AccountRef) -> None:
     }
     if _is_mysql(session):
         insert = mysql.insert(LedgerAccount).values(values)
-        await session.execute(insert.on_duplicate_key_update(id=insert.inserted.id))
+        await session.execute(insert.on_duplicate_key_update(id=LedgerAccount.id))
     else:
         await session.execute(sqlite.insert(LedgerAccount).values(values).on_conflict_do_nothing())
 
