@@ -22,6 +22,7 @@ from sharestack.ledger.models import (
 )
 from sharestack.ledger.rules import AccountRef
 
+PAGE_INDEX = "ix_ledger_entries_account_id_id"
 # id, owner_id, kind, provider, currency, balance, version
 AccountRow: TypeAlias = "sa.Row[int, int, str, str, str, int, int]"
 ACCOUNT_COLUMNS = (
@@ -227,12 +228,16 @@ async def entries_page(
     """The newest ``limit`` entries of these accounts with id < ``before_id``, with their
     transfer. One index range per account (``ix_ledger_entries_account_id_id``, read backwards,
     no sort), merged by a UNION ALL of at most ``limit`` rows each: a single ``account_id IN
-    (...) ORDER BY id`` would sort every entry of the creator."""
+    (...) ORDER BY id`` would sort every entry of the creator. The index is forced: the
+    optimizer otherwise prefers the covering (account_id, account_version) unique index and
+    sorts the whole account, which is cheap for a new account and not for a busy one."""
     if not account_ids:
         return []
     ranges = []
     for account_id in sorted(account_ids):
         one = sa.select(LedgerEntry.id).where(LedgerEntry.account_id == account_id)
+        for dialect in ("mysql", "mariadb"):
+            one = one.with_hint(LedgerEntry, f"FORCE INDEX ({PAGE_INDEX})", dialect_name=dialect)
         if before_id is not None:
             one = one.where(LedgerEntry.id < before_id)
         inner = one.order_by(LedgerEntry.id.desc()).limit(limit).subquery()
