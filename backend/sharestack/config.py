@@ -97,6 +97,17 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(default=10, ge=1, le=200)
     metrics_enabled: bool = True
 
+    # --- ledger (sharestack.ledger) ---------------------------------------------------------
+    # The platform's share of each payment in basis points (1000 = 10 %), rounded down in fen.
+    platform_fee_bps: int = Field(default=1000, ge=0, le=10_000)
+    # How long a payment's money stays pending (refundable from the creator's pending balance)
+    # before it becomes available for payout.
+    ledger_hold_days: int = Field(default=7, ge=0, le=365)
+    # Smallest payout a creator may request, in minor units (1000 = 10.00).
+    ledger_min_payout_amount: int = Field(default=1000, ge=1)
+    # Payments one hold release transaction handles; the job loops until none is due.
+    ledger_release_batch: int = Field(default=200, ge=1, le=10_000)
+
     # --- auth -----------------------------------------------------------------------------
     session_ttl_seconds: int = Field(default=14 * 24 * 3600, ge=60)
     session_cookie_name: str = "ss_session"

@@ -4,5 +4,6 @@ imports every model. A new domain with jobs adds one line here."""
 
 from sharestack.content import jobs as content_jobs
 from sharestack.jobs import housekeeping
+from sharestack.ledger import jobs as ledger_jobs
 
-__all__ = ["content_jobs", "housekeeping"]
+__all__ = ["content_jobs", "housekeeping", "ledger_jobs"]

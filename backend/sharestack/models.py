@@ -4,6 +4,7 @@ from sharestack.auth.models import UserAuth
 from sharestack.content.models import Content, ContentTag, ContentVersion, Tag
 from sharestack.db.base import Base
 from sharestack.jobs.models import OutboxJob
+from sharestack.ledger.models import LedgerAccount, LedgerEntry, LedgerJournal, LedgerTransfer
 from sharestack.payments.models import Payment, Payout
 from sharestack.subscriptions.models import Subscription, SubscriptionPlan
 from sharestack.users.models import User, UserProfile
@@ -14,6 +15,10 @@ __all__ = [
     "Content",
     "ContentTag",
     "ContentVersion",
+    "LedgerAccount",
+    "LedgerEntry",
+    "LedgerJournal",
+    "LedgerTransfer",
     "OutboxJob",
     "Payment",
     "Payout",

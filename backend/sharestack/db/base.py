@@ -80,7 +80,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def closed_set(*values: str, name: str) -> sa.Enum:
+def closed_set(*values: str, name: str, length: int = 16) -> sa.Enum:
     """A closed set of values stored as VARCHAR plus a named CHECK constraint, the same on MySQL,
     MariaDB and SQLite (native ENUMs make adding a value an ALTER of the column type)."""
     return sa.Enum(
@@ -88,7 +88,7 @@ def closed_set(*values: str, name: str) -> sa.Enum:
         name=name,
         native_enum=False,
         create_constraint=True,
-        length=16,
+        length=length,
         validate_strings=True,
     )
 

@@ -21,4 +21,8 @@ SCHEDULE: tuple[Scheduled, ...] = (
     Scheduled("record_redis_stats", "* * * * * */15"),
     # Committed jobs the API's relay did not hand over (an API process died after commit).
     Scheduled("relay_outbox", "* * * * * */5"),
+    # Pending creator money older than LEDGER_HOLD_DAYS becomes available for payout.
+    Scheduled("release_ledger_holds", "*/10 * * * *", timeout=300),
+    # Balanced journals, cached balances equal to their entries, no forbidden negative balance.
+    Scheduled("check_ledger", "17 * * * *", timeout=600),
 )
