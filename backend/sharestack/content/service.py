@@ -260,17 +260,7 @@ async def versions(
     after = cursors.decode_optional(cursor)
     content = await _own(session, content_id, user_id)
     rows = await repository.versions(session, content.id, after.id if after else None, limit + 1)
-    items = [
-        ContentVersionSummary(
-            version=v.version,
-            title=v.title,
-            excerpt=v.excerpt,
-            visibility=v.visibility,
-            editor_id=v.editor_id,
-            created_at=v.created_at,
-        )
-        for v in rows[:limit]
-    ]
+    items = [ContentVersionSummary.model_validate(v, from_attributes=True) for v in rows[:limit]]
     next_cursor = None
     if len(rows) > limit:
         last = rows[limit - 1]
@@ -286,15 +276,7 @@ async def version(
     v = await repository.version(session, content.id, number)
     if v is None:
         raise VersionNotFound()
-    return ContentVersionRead(
-        version=v.version,
-        title=v.title,
-        excerpt=v.excerpt,
-        body=v.body,
-        visibility=v.visibility,
-        editor_id=v.editor_id,
-        created_at=v.created_at,
-    )
+    return ContentVersionRead.model_validate(v, from_attributes=True)
 
 
 async def _own(session: WriteSession, content_id: int, user_id: int) -> Content:
