@@ -19,14 +19,14 @@ from datetime import datetime
 from typing import Any
 
 import httpx
+from tests.support.processes import wait_until
+from tests.support.redis_servers import restart_as_replica
 
 from bench import report
 from bench.load import WrkResult, run_wrk
 from bench.observe import LogWindow, MetricsSnapshot, access_figures, server_figures
 from bench.scenarios import Context, mixed_env
 from bench.topology import edge_settled
-from tests.support.processes import wait_until
-from tests.support.redis_servers import restart_as_replica
 
 
 @dataclass

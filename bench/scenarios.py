@@ -60,8 +60,8 @@ class Context:
 async def _sessions(topo: Topology, user_ids: list[int]) -> list[str]:
     """Session tokens made by the application's own LoginStore (a login per user through HTTP
     would cost an argon2 verification each)."""
-    from sharestack.callers.store import LoginStore
     from sharestack.cache.redis import RedisRoles
+    from sharestack.callers.store import LoginStore
     from sharestack.config import Settings
 
     fields = Settings.model_fields
@@ -99,8 +99,9 @@ def prepare_inputs(ctx: Context) -> None:
 
 def _feed_paths(ctx: Context) -> list[str]:
     """First three pages of some creators' and tags' feeds (cursors from the API itself)."""
-    from bench.textgen import tag_names
     from sharestack.content.rules import tag_slug
+
+    from bench.textgen import tag_names
 
     starts = [f"/api/v1/creators/{c}/contents" for c in range(1, min(ctx.size.creators, 50) + 1)]
     starts += [

@@ -22,11 +22,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from tqdm import tqdm
-
-from bench import textgen
 from sharestack.auth.security import hash_password
-from sharestack.content.service import make_excerpt, tag_slug
+from sharestack.content.rules import excerpt_for, tag_slug
 from sharestack.models import (
     Content,
     ContentTag,
@@ -38,6 +35,9 @@ from sharestack.models import (
     UserAuth,
     UserProfile,
 )
+from tqdm import tqdm
+
+from bench import textgen
 
 BENCH_PASSWORD = "bench-password-not-secret"  # noqa: S105 - a throwaway data set's password
 BATCH = 1000
@@ -184,14 +184,15 @@ class Seeder:
             for i in _ids(s.contents):
                 published = start + step * i
                 text = textgen.body(rng, rng.randint(*s.body_chars))
+                visibility = "subscribers" if rng.random() < 0.1 else "public"
                 row = {
                     "id": i,
                     "author_id": rng.randint(1, s.creators),
                     "slug": content_slug(i),
                     "title": textgen.title(rng),
-                    "excerpt": make_excerpt(text),
+                    "excerpt": excerpt_for(visibility, text, None),
                     "body": text,
-                    "visibility": "subscribers" if rng.random() < 0.1 else "public",
+                    "visibility": visibility,
                     "status": "published",
                     "version": 1,
                     "published_at": published,

@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-
 from tests.support.mariadb import MariaDBFactory, MariaDBServer
 from tests.support.nginx import EdgeLayout, prepare, start_nginx, stop_nginx
 from tests.support.processes import ManagedProcess, api_argv, free_port, sharestack_argv, wait_until
