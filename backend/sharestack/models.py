@@ -4,8 +4,15 @@ from sharestack.auth.models import UserAuth
 from sharestack.content.models import Content, ContentTag, ContentVersion, Tag
 from sharestack.db.base import Base
 from sharestack.jobs.models import OutboxJob
-from sharestack.payments.models import Payment, Payout
-from sharestack.subscriptions.models import Subscription, SubscriptionPlan
+from sharestack.payments.models import (
+    IdempotencyRecord,
+    Payment,
+    PaymentAgreement,
+    Payout,
+    ProviderEvent,
+    Refund,
+)
+from sharestack.subscriptions.models import Subscription, SubscriptionEvent, SubscriptionPlan
 from sharestack.users.models import User, UserProfile
 
 metadata = Base.metadata
@@ -14,10 +21,15 @@ __all__ = [
     "Content",
     "ContentTag",
     "ContentVersion",
+    "IdempotencyRecord",
     "OutboxJob",
     "Payment",
+    "PaymentAgreement",
     "Payout",
+    "ProviderEvent",
+    "Refund",
     "Subscription",
+    "SubscriptionEvent",
     "SubscriptionPlan",
     "Tag",
     "User",
