@@ -20,7 +20,11 @@ depends_on: str | Sequence[str] | None = None
 BIGINT_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 UTC_DATETIME = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
 LONG_TEXT = sa.Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
-TABLE = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_unicode_ci"}
+TABLE = {
+    "mysql_engine": "InnoDB",
+    "mysql_charset": "utf8mb4",
+    "mysql_collate": "utf8mb4_unicode_ci",
+}
 
 
 def closed_set(*values: str, name: str) -> sa.Enum:
@@ -48,11 +52,15 @@ def upgrade() -> None:
         sa.Column("updated_at", UTC_DATETIME, nullable=False),
         sa.CheckConstraint("amount > 0", name=op.f("ck_refunds_amount_positive")),
         sa.ForeignKeyConstraint(
-            ["payment_id"], ["payments.id"], name=op.f("fk_refunds_payment_id_payments"),
+            ["payment_id"],
+            ["payments.id"],
+            name=op.f("fk_refunds_payment_id_payments"),
             ondelete="RESTRICT",
         ),
         sa.ForeignKeyConstraint(
-            ["requested_by"], ["users.id"], name=op.f("fk_refunds_requested_by_users"),
+            ["requested_by"],
+            ["users.id"],
+            name=op.f("fk_refunds_requested_by_users"),
             ondelete="RESTRICT",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_refunds")),

@@ -20,7 +20,11 @@ depends_on: str | Sequence[str] | None = None
 BIGINT_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 UTC_DATETIME = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
 LONG_TEXT = sa.Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
-TABLE = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_unicode_ci"}
+TABLE = {
+    "mysql_engine": "InnoDB",
+    "mysql_charset": "utf8mb4",
+    "mysql_collate": "utf8mb4_unicode_ci",
+}
 
 
 def closed_set(*values: str, name: str) -> sa.Enum:
@@ -49,9 +53,7 @@ def upgrade() -> None:
         ),
         **TABLE,
     )
-    op.create_index(
-        "ix_provider_events_processed_at_id", "provider_events", ["processed_at", "id"]
-    )
+    op.create_index("ix_provider_events_processed_at_id", "provider_events", ["processed_at", "id"])
 
 
 def downgrade() -> None:

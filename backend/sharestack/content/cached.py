@@ -99,7 +99,7 @@ async def item_by_slug(reads: CachedReads, slug: str) -> CachedItem | None:
 
 
 async def _serve(
-    item: CachedItem | None, session: ReadSession, viewer_id: int | None
+    item: CachedItem | None, reads: CachedReads, session: ReadSession, viewer_id: int | None
 ) -> bytes | None:
     """The JSON this viewer gets for a cached item, or None when the service must answer (a
     signed-in caller may be the author of a draft)."""
@@ -108,7 +108,7 @@ async def _serve(
             raise ContentNotFound()
         return None
     has_access = await service.viewer_has_access(
-        session, item.visibility, item.author_id, viewer_id
+        session, item.visibility, item.author_id, viewer_id, reads
     )
     return item.json_for(viewer_id, has_access)
 
@@ -116,19 +116,19 @@ async def _serve(
 async def read_by_id(
     reads: CachedReads, session: ReadSession, content_id: int, viewer_id: int | None
 ) -> bytes:
-    served = await _serve(await item_by_id(reads, content_id), session, viewer_id)
+    served = await _serve(await item_by_id(reads, content_id), reads, session, viewer_id)
     if served is not None:
         return served
-    return to_json(await service.read_by_id(session, content_id, viewer_id))
+    return to_json(await service.read_by_id(session, content_id, viewer_id, reads))
 
 
 async def read_by_slug(
     reads: CachedReads, session: ReadSession, slug: str, viewer_id: int | None
 ) -> bytes:
-    served = await _serve(await item_by_slug(reads, slug), session, viewer_id)
+    served = await _serve(await item_by_slug(reads, slug), reads, session, viewer_id)
     if served is not None:
         return served
-    return to_json(await service.read_by_slug(session, slug, viewer_id))
+    return to_json(await service.read_by_slug(session, slug, viewer_id, reads))
 
 
 # -- feeds -------------------------------------------------------------------------------------

@@ -21,4 +21,11 @@ SCHEDULE: tuple[Scheduled, ...] = (
     Scheduled("record_redis_stats", "* * * * * */15"),
     # Committed jobs the API's relay did not hand over (an API process died after commit).
     Scheduled("relay_outbox", "* * * * * */5"),
+    # Billing: renewals due (claimed, so workers share them), periods that ended, providers
+    # asked about unsettled payments, the end-of-term reminders, expired idempotency keys.
+    Scheduled("charge_due_renewals", "* * * * *", timeout=300),
+    Scheduled("end_subscription_periods", "* * * * *", timeout=120),
+    Scheduled("reconcile_payments", "* * * * *", timeout=120),
+    Scheduled("send_renewal_reminders", "17 * * * *", timeout=120),
+    Scheduled("purge_idempotency_records", "41 * * * *", timeout=120),
 )
