@@ -28,8 +28,8 @@ class InlineJobs:
     state: AppState
     queue: InProcessJobQueue
 
-    async def settle(self, timeout: float = 20.0) -> None:
-        deadline = time.monotonic() + timeout
+    async def settle(self, within: float = 20.0) -> None:
+        deadline = time.monotonic() + within
         quiet = 0
         while quiet < 2:
             assert time.monotonic() < deadline, "jobs did not settle"

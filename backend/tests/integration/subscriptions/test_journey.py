@@ -37,8 +37,10 @@ async def test_subscribe_pay_read_cancel_expire(client: httpx.AsyncClient, app: 
         done = await checkout(client, reader, plan["id"])
         payment = done["payment"]
         assert payment["status"] == "pending"
-        assert payment["amount"] == 1200 and payment["currency"] == "CNY"
-        assert done["action"]["kind"] == "qr_code" and done["action"]["code_url"]
+        assert payment["amount"] == 1200
+        assert payment["currency"] == "CNY"
+        assert done["action"]["kind"] == "qr_code"
+        assert done["action"]["code_url"]
         assert await body_for(reader) is None
 
         await sandbox_pay(client, reader, payment["id"])
@@ -63,7 +65,8 @@ async def test_subscribe_pay_read_cancel_expire(client: httpx.AsyncClient, app: 
 
         sub_id = mine[0]["id"]
         r = await client.post(f"/api/v1/subscriptions/{sub_id}/cancel", headers=reader.headers)
-        assert r.status_code == 200 and r.json()["cancel_at_period_end"] is True
+        assert r.status_code == 200
+        assert r.json()["cancel_at_period_end"] is True
         r = await client.post(f"/api/v1/subscriptions/{sub_id}/resume", headers=reader.headers)
         assert r.json()["cancel_at_period_end"] is False
         r = await client.post(f"/api/v1/subscriptions/{sub_id}/cancel", headers=reader.headers)
@@ -78,7 +81,8 @@ async def test_subscribe_pay_read_cancel_expire(client: httpx.AsyncClient, app: 
         )
         await jobs.run("end_subscription_periods")
         mine = (await client.get("/api/v1/me/subscriptions", headers=reader.headers)).json()
-        assert mine[0]["status"] == "canceled" and mine[0]["has_access"] is False
+        assert mine[0]["status"] == "canceled"
+        assert mine[0]["has_access"] is False
         assert await body_for(reader) is None
         r = await client.post(f"/api/v1/subscriptions/{sub_id}/resume", headers=reader.headers)
         assert r.status_code == 409
