@@ -39,7 +39,7 @@ def upgrade() -> None:
             "subscription_plans",
             ["previous_id"],
             ["id"],
-            ondelete="RESTRICT",
+            ondelete="SET NULL",
         )
         batch.create_index(op.f("ix_subscription_plans_previous_id"), ["previous_id"])
 

@@ -47,7 +47,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("grace_ends_at", UTC_DATETIME, nullable=True))
         batch.add_column(sa.Column("reminded_at", UTC_DATETIME, nullable=True))
         batch.create_unique_constraint(
-            op.f("uq_subscriptions_subscriber_id_plan_id"), ["subscriber_id", "plan_id"]
+            op.f("uq_subscriptions_plan_id_subscriber_id"), ["plan_id", "subscriber_id"]
         )
         batch.create_index("ix_subscriptions_renew_at", ["renew_at"])
         batch.create_index(
@@ -59,7 +59,7 @@ def downgrade() -> None:
     with op.batch_alter_table("subscriptions") as batch:
         batch.drop_index("ix_subscriptions_status_current_period_end")
         batch.drop_index("ix_subscriptions_renew_at")
-        batch.drop_constraint(op.f("uq_subscriptions_subscriber_id_plan_id"), type_="unique")
+        batch.drop_constraint(op.f("uq_subscriptions_plan_id_subscriber_id"), type_="unique")
         for column in (
             "reminded_at",
             "grace_ends_at",

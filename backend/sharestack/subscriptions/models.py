@@ -54,9 +54,11 @@ class SubscriptionPlan(TimestampMixin, Base):
         closed_set(*BILLING_INTERVALS, name="interval"), nullable=False
     )
     is_active: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=True)
-    # The version this plan replaced (a price or interval change), if any.
+    # The version this plan replaced (a price or interval change), if any. SET NULL, not
+    # RESTRICT: plans are never deleted, and a self-reference that restricts would keep a bulk
+    # DELETE (a test's clean-up, an operator's purge) from ever succeeding on MySQL.
     previous_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("subscription_plans.id", ondelete="RESTRICT"), nullable=True, index=True
+        sa.ForeignKey("subscription_plans.id", ondelete="SET NULL"), nullable=True, index=True
     )
 
 
@@ -66,8 +68,9 @@ class Subscription(TimestampMixin, Base):
         # A reader's active subscriptions; also "is this reader subscribed to this creator".
         sa.Index("ix_subscriptions_reader_active", "subscriber_id", "status", "current_period_end"),
         sa.Index("ix_subscriptions_creator_id_status", "creator_id", "status"),
-        # One subscription per reader and plan: a new checkout extends it.
-        sa.UniqueConstraint("subscriber_id", "plan_id"),
+        # One subscription per reader and plan: a new checkout extends it. Plan first, so that
+        # reads by reader keep using ix_subscriptions_reader_active.
+        sa.UniqueConstraint("plan_id", "subscriber_id"),
         # The renewal job's scan: due rows, soonest first.
         sa.Index("ix_subscriptions_renew_at", "renew_at"),
         # The period-end sweep: rows whose paid period is over.

@@ -20,7 +20,7 @@ from sharestack.payments.models import PaymentAgreement
 from sharestack.payments.providers.sandbox import SandboxProvider
 from sharestack.subscriptions.models import Subscription, SubscriptionPlan
 from sharestack.users.models import User
-from tests.integration.billing import checkout, inline_jobs, make_plan, sandbox_pay, scalar
+from tests.integration.billing import checkout, execute, inline_jobs, make_plan, sandbox_pay, scalar
 from tests.integration.helpers import signup
 
 pytestmark = pytest.mark.integration
@@ -176,7 +176,8 @@ async def test_four_workers_charge_each_of_1000_periods_once(
     assert (
         await scalar(
             app,
-            "SELECT COUNT(*) FROM subscriptions WHERE period_number = 2 AND renew_at > UTC_TIMESTAMP()",
+            "SELECT COUNT(*) FROM subscriptions "
+            "WHERE period_number = 2 AND renew_at > UTC_TIMESTAMP()",
         )
         == 1000
     )
@@ -185,9 +186,8 @@ async def test_four_workers_charge_each_of_1000_periods_once(
     )
     # Nothing is due any more: another round charges nothing.
     assert await renewals.charge_due(state.db, providers, state.settings) == {}
-    print(
-        f"\nrenewals: 4 workers x 1000 due -> {charged} charges, per worker {[r.get('charged', 0) for r in results]}"
-    )
+    shares = [r.get("charged", 0) for r in results]
+    print(f"\nrenewals: 4 workers x 1000 due -> {charged} charges, per worker {shares}")
 
 
 async def test_a_failed_renewal_goes_past_due_then_expires(
@@ -208,19 +208,18 @@ async def test_a_failed_renewal_goes_past_due_then_expires(
     # The retry is not due yet; past the grace window the subscription expires.
     assert await renewals.charge_due(state.db, state.payments, state.settings) == {}
     async with inline_jobs(app) as jobs:
-        await scalar(app, "SELECT 1")
-        async with state.db.write_engine.begin() as conn:
-            await conn.execute(
-                sa.text(
-                    "UPDATE subscriptions SET grace_ends_at = UTC_TIMESTAMP(6) - INTERVAL 1 SECOND, renew_at = NULL WHERE id = :id"
-                ),
-                {"id": sub},
-            )
+        await execute(
+            app,
+            "UPDATE subscriptions SET renew_at = NULL, "
+            "grace_ends_at = UTC_TIMESTAMP(6) - INTERVAL 1 SECOND WHERE id = :id",
+            id=sub,
+        )
         await jobs.run("end_subscription_periods")
     assert await scalar(app, "SELECT status FROM subscriptions WHERE id = :id", id=sub) == "expired"
     events = await scalar(
         app,
-        "SELECT GROUP_CONCAT(event ORDER BY id) FROM subscription_events WHERE subscription_id = :id",
+        "SELECT GROUP_CONCAT(event ORDER BY id) FROM subscription_events "
+        "WHERE subscription_id = :id",
         id=sub,
     )
     assert events == "renewal_failed,expire"
