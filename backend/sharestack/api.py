@@ -5,9 +5,19 @@ from fastapi import APIRouter, Depends
 from sharestack.auth.router import router as auth_router
 from sharestack.callers.limits import api_rate_limit
 from sharestack.content.router import router as content_router
+from sharestack.payments.router import router as payments_router
+from sharestack.payments.router import webhook_router
+from sharestack.subscriptions.router import router as subscriptions_router
 from sharestack.users.router import router as users_router
 
-api_router = APIRouter(prefix="/api/v1", dependencies=[Depends(api_rate_limit)])
-api_router.include_router(auth_router)
-api_router.include_router(users_router)
-api_router.include_router(content_router)
+limited = APIRouter(dependencies=[Depends(api_rate_limit)])
+limited.include_router(auth_router)
+limited.include_router(users_router)
+limited.include_router(content_router)
+limited.include_router(subscriptions_router)
+limited.include_router(payments_router)
+
+api_router = APIRouter(prefix="/api/v1")
+api_router.include_router(limited)
+# Provider notifications: outside the per-IP limit (providers retry from a few addresses).
+api_router.include_router(webhook_router)

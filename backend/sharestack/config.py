@@ -146,6 +146,16 @@ class Settings(BaseSettings):
         default="INDUSTRY|DIGITAL_MEDIA", description="周期扣款 scene agreed with Alipay"
     )
 
+    # --- billing (sharestack.payments, sharestack.subscriptions) ---------------------------
+    # Where providers reach this API: notifications go to {base}/api/v1/webhooks/{provider}.
+    payments_public_base_url: str = "http://127.0.0.1:8000"
+    # How long a money-moving request's Idempotency-Key and stored response are kept.
+    idempotency_ttl_hours: int = Field(default=24, ge=24, le=24 * 30)
+    # A renewal that failed is retried every RENEWAL_RETRY_HOURS while the subscription is
+    # past_due; access (and retries) end SUBSCRIPTION_GRACE_DAYS after the paid period.
+    renewal_retry_hours: float = Field(default=24, gt=0)
+    subscription_grace_days: float = Field(default=3, ge=0)
+
     @field_validator("rate_limit_anonymous", "rate_limit_authenticated", "rate_limit_auth")
     @classmethod
     def _rate_limit_syntax(cls, value: str) -> str:

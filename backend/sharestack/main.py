@@ -17,6 +17,7 @@ from sharestack.health.router import router as health_router
 from sharestack.logging import configure_logging
 from sharestack.metrics.middleware import LatencyMiddleware
 from sharestack.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from sharestack.payments.runtime import build_providers
 from sharestack.responses import ORJSONResponse
 from sharestack.state import AppState
 
@@ -28,7 +29,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # The one write of app.state: handlers read it through sharestack.dependencies.
-        app.state.sharestack = state = await AppState.start(settings)
+        app.state.sharestack = state = await AppState.start(settings, payments=build_providers)
         # Long-lived start-up objects need no collecting: freezing them keeps full GC passes
         # (and the latency spikes they cause under load) short.
         gc.collect()

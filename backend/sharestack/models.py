@@ -5,8 +5,15 @@ from sharestack.content.models import Content, ContentTag, ContentVersion, Tag
 from sharestack.db.base import Base
 from sharestack.jobs.models import OutboxJob
 from sharestack.ledger.models import LedgerAccount, LedgerEntry, LedgerJournal, LedgerTransfer
-from sharestack.payments.models import Payment, Payout
-from sharestack.subscriptions.models import Subscription, SubscriptionPlan
+from sharestack.payments.models import (
+    IdempotencyRecord,
+    Payment,
+    PaymentAgreement,
+    Payout,
+    ProviderEvent,
+    Refund,
+)
+from sharestack.subscriptions.models import Subscription, SubscriptionEvent, SubscriptionPlan
 from sharestack.users.models import User, UserProfile
 
 metadata = Base.metadata
@@ -15,14 +22,19 @@ __all__ = [
     "Content",
     "ContentTag",
     "ContentVersion",
+    "IdempotencyRecord",
     "LedgerAccount",
     "LedgerEntry",
     "LedgerJournal",
     "LedgerTransfer",
     "OutboxJob",
     "Payment",
+    "PaymentAgreement",
     "Payout",
+    "ProviderEvent",
+    "Refund",
     "Subscription",
+    "SubscriptionEvent",
     "SubscriptionPlan",
     "Tag",
     "User",

@@ -4,7 +4,9 @@ these as their context."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sharestack.cache.aside import CacheAside
 from sharestack.cache.invalidation import after_commit_hook
@@ -12,6 +14,13 @@ from sharestack.cache.redis import RedisRoles
 from sharestack.config import Settings
 from sharestack.db.engine import Database
 from sharestack.pagination import Cursors
+
+if TYPE_CHECKING:  # an annotation only: infrastructure never imports a domain at run time
+    from sharestack.payments.providers import PaymentProvider
+
+# Builds the payment providers (``payments.runtime.build_providers``), passed in by the
+# composition roots (``main``, ``worker``).
+ProvidersFactory = Callable[["Resources"], "dict[str, PaymentProvider]"]
 
 
 @dataclass(eq=False)
@@ -21,9 +30,13 @@ class Resources:
     redis: RedisRoles
     cache: CacheAside
     cursors: Cursors
+    # Payment providers by name (built once per process; empty unless a factory was given).
+    payments: dict[str, PaymentProvider] = field(default_factory=dict)
 
     @classmethod
-    async def open(cls, settings: Settings) -> Resources:
+    async def open(
+        cls, settings: Settings, *, payments: ProvidersFactory | None = None
+    ) -> Resources:
         db = Database(settings)
         if settings.metrics_enabled:  # database time per checkout, into /metrics
             from sharestack.metrics.db import instrument_database
@@ -38,11 +51,20 @@ class Resources:
         )
         db.after_commit_hooks.append(after_commit_hook(cache))
         await db.start()
-        return cls(
-            settings=settings, db=db, redis=redis, cache=cache, cursors=Cursors(settings.secret_key)
+        resources = cls(
+            settings=settings,
+            db=db,
+            redis=redis,
+            cache=cache,
+            cursors=Cursors(settings.secret_key),
         )
+        if payments is not None:
+            resources.payments = payments(resources)
+        return resources
 
     async def close(self) -> None:
+        for provider in self.payments.values():
+            await provider.aclose()
         await self.cache.aclose()
         await self.redis.close()
         await self.db.dispose()

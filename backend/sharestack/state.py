@@ -9,7 +9,7 @@ from sharestack.config import Settings
 from sharestack.jobs.runtime import ApiJobs
 from sharestack.ratelimit.limiter import RateLimiter, RateLimits
 from sharestack.readiness import ReadinessCheck, default_checks
-from sharestack.resources import Resources
+from sharestack.resources import ProvidersFactory, Resources
 
 
 @dataclass(eq=False)
@@ -21,8 +21,10 @@ class AppState(Resources):
     readiness: list[ReadinessCheck] = field(kw_only=True)
 
     @classmethod
-    async def start(cls, settings: Settings) -> AppState:
-        base = await Resources.open(settings)
+    async def start(
+        cls, settings: Settings, *, payments: ProvidersFactory | None = None
+    ) -> AppState:
+        base = await Resources.open(settings, payments=payments)
         redis = base.redis
         state = cls(
             settings=settings,
@@ -30,6 +32,7 @@ class AppState(Resources):
             redis=redis,
             cache=base.cache,
             cursors=base.cursors,
+            payments=base.payments,
             rate_limits=RateLimits.from_settings(settings),
             ratelimiter=(
                 RateLimiter(redis.ratelimit, redis.key("rl"))

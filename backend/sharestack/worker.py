@@ -8,13 +8,16 @@ import logging
 import sharestack.job_index  # noqa: F401 - registers every job
 from sharestack.config import Settings
 from sharestack.jobs.runtime import build_worker
+from sharestack.payments.runtime import build_providers
 from sharestack.resources import Resources
 
 logger = logging.getLogger(__name__)
 
 
 async def run_worker(settings: Settings) -> None:
-    ctx = await Resources.open(settings)  # the replica monitor too: fills read caught-up replicas
+    # The replica monitor too (fills read caught-up replicas); the providers for query jobs and
+    # renewals.
+    ctx = await Resources.open(settings, payments=build_providers)
     worker = build_worker(ctx, settings)
     logger.info("worker started", extra={"event": "worker_start", "queue": worker.queue.name})
     try:

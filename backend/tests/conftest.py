@@ -62,6 +62,8 @@ def settings(mysql_database: str, redis_prefix: str) -> Settings:
         redis_url=servers.REDIS_URL,
         redis_key_prefix=redis_prefix,
         log_level="WARNING",
+        # The sandbox payment provider exists in ENVIRONMENT=test only with its signing key.
+        sandbox_payments_secret=secrets.token_urlsafe(32),
         # The limiter runs on every request, but the suite signs up many accounts from one
         # address; the limits themselves are tested in tests/integration/ratelimit.
         rate_limit_anonymous="100000/minute",

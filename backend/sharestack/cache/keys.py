@@ -24,6 +24,7 @@ class Family(StrEnum):
     CREATOR_FEED = "creator_feed"
     TAG_FEED = "tag_feed"
     PROFILE = "profile"
+    ENTITLEMENT = "entitlement"
 
 
 # (fresh TTL seconds, negative TTL seconds). The jitter (±10 %) is applied in CacheAside so that
@@ -33,6 +34,9 @@ TTLS: dict[Family, tuple[int, int]] = {
     Family.CREATOR_FEED: (120, 30),
     Family.TAG_FEED: (120, 30),
     Family.PROFILE: (600, 30),
+    # A reader's access to a creator: every subscription change invalidates it, and the cached
+    # value is an end time compared with the clock on each read, so a TTL only bounds memory.
+    Family.ENTITLEMENT: (3600, 60),
 }
 
 # Generation keys outlive every value they guard; losing one only costs misses.
@@ -73,6 +77,10 @@ def scope_tag_feed(tag_slug: str) -> str:
 
 def scope_profile(user_id: int) -> str:
     return f"profile:{user_id}"
+
+
+def scope_entitlement(reader_id: int, creator_id: int) -> str:
+    return f"entitlement:{reader_id}:{creator_id}"
 
 
 def generation_key(prefix: str, scope: str) -> str:
@@ -125,3 +133,8 @@ def tag_feed(prefix: str, tag_slug: str, page: str, version: str) -> CacheKey:
 
 def profile(prefix: str, user_id: int, version: str) -> CacheKey:
     return _key(prefix, Family.PROFILE, scope_profile(user_id), version)
+
+
+def entitlement(prefix: str, reader_id: int, creator_id: int, version: str) -> CacheKey:
+    scope = scope_entitlement(reader_id, creator_id)
+    return _key(prefix, Family.ENTITLEMENT, scope, version)

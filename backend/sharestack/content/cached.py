@@ -124,7 +124,7 @@ async def item_by_slug(reads: CachedReads, slug: str) -> CachedItem | None:
 
 
 async def _serve(
-    item: CachedItem | None, session: ReadSession, viewer_id: int | None
+    item: CachedItem | None, reads: CachedReads, session: ReadSession, viewer_id: int | None
 ) -> Served | None:
     """The JSON this viewer gets for a cached item, or None when the service must answer (a
     signed-in caller may be the author of a draft)."""
@@ -133,7 +133,7 @@ async def _serve(
             raise ContentNotFound()
         return None
     has_access = await service.viewer_has_access(
-        session, item.visibility, item.author_id, viewer_id
+        session, item.visibility, item.author_id, viewer_id, reads
     )
     return item.served_to(viewer_id, has_access)
 
@@ -141,19 +141,19 @@ async def _serve(
 async def read_by_id(
     reads: CachedReads, session: ReadSession, content_id: int, viewer_id: int | None
 ) -> Served:
-    served = await _serve(await item_by_id(reads, content_id), session, viewer_id)
+    served = await _serve(await item_by_id(reads, content_id), reads, session, viewer_id)
     if served is not None:
         return served
-    return Served.of(await service.read_by_id(session, content_id, viewer_id))
+    return Served.of(await service.read_by_id(session, content_id, viewer_id, reads))
 
 
 async def read_by_slug(
     reads: CachedReads, session: ReadSession, slug: str, viewer_id: int | None
 ) -> Served:
-    served = await _serve(await item_by_slug(reads, slug), session, viewer_id)
+    served = await _serve(await item_by_slug(reads, slug), reads, session, viewer_id)
     if served is not None:
         return served
-    return Served.of(await service.read_by_slug(session, slug, viewer_id))
+    return Served.of(await service.read_by_slug(session, slug, viewer_id, reads))
 
 
 # -- feeds -------------------------------------------------------------------------------------

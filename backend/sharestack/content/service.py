@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from sharestack.cache.reads import CachedReads
 from sharestack.content import cache_scopes, repository
 from sharestack.content.exceptions import ContentNotFound, TagNotFound, VersionNotFound
 from sharestack.content.models import Content, ContentVersion
@@ -161,11 +162,20 @@ def _teaser_fields(content: Content, tags: list[str]) -> dict[str, Any]:
 
 
 async def viewer_has_access(
-    session: ReadSession, visibility: str, author_id: int, viewer_id: int | None
+    session: ReadSession,
+    visibility: str,
+    author_id: int,
+    viewer_id: int | None,
+    reads: CachedReads | None = None,
 ) -> bool:
-    """The subscription answer :func:`rules.withholds_body` needs (a query only when it matters)."""
+    """The subscription answer :func:`rules.withholds_body` needs (asked only when it matters).
+    With ``reads``, from the entitlement cache, which a payment confirmed by a job invalidates
+    with that job's commit position (no stale denial, even from a replica); without, through
+    ``session``."""
     if viewer_id is None or not needs_access_check(visibility, author_id, viewer_id):
         return False
+    if reads is not None:
+        return await subscriptions_service.has_access_cached(reads, viewer_id, author_id)
     return await subscriptions_service.has_access(session, viewer_id, author_id)
 
 
@@ -181,22 +191,36 @@ def _as_read(content: Content, tags: list[str], withheld: bool) -> ContentRead:
     )
 
 
-async def present(session: ReadSession, content: Content, viewer_id: int | None) -> ContentRead:
+async def present(
+    session: ReadSession,
+    content: Content,
+    viewer_id: int | None,
+    reads: CachedReads | None = None,
+) -> ContentRead:
     """The item as ``viewer_id`` may see it (the body withheld from non-subscribers)."""
-    has_access = await viewer_has_access(session, content.visibility, content.author_id, viewer_id)
+    has_access = await viewer_has_access(
+        session, content.visibility, content.author_id, viewer_id, reads
+    )
     withheld = withholds_body(content.visibility, content.author_id, viewer_id, has_access)
     tags = await repository.tag_names(session, [content.id])
     return _as_read(content, tags.get(content.id, []), withheld)
 
 
-async def read_by_id(session: ReadSession, content_id: int, viewer_id: int | None) -> ContentRead:
+async def read_by_id(
+    session: ReadSession,
+    content_id: int,
+    viewer_id: int | None,
+    reads: CachedReads | None = None,
+) -> ContentRead:
     content = _visible(await repository.get(session, content_id), viewer_id)
-    return await present(session, content, viewer_id)
+    return await present(session, content, viewer_id, reads)
 
 
-async def read_by_slug(session: ReadSession, slug: str, viewer_id: int | None) -> ContentRead:
+async def read_by_slug(
+    session: ReadSession, slug: str, viewer_id: int | None, reads: CachedReads | None = None
+) -> ContentRead:
     content = _visible(await repository.get_by_slug(session, canonical_slug(slug)), viewer_id)
-    return await present(session, content, viewer_id)
+    return await present(session, content, viewer_id, reads)
 
 
 async def _teasers(session: ReadSession, items: Sequence[Content]) -> list[ContentTeaser]:

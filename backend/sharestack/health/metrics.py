@@ -17,10 +17,12 @@ from sqlalchemy.pool import QueuePool
 from starlette.responses import Response
 
 from sharestack.cache.info import redis_figures
+from sharestack.db.base import utcnow
 from sharestack.db.engine import Database
 from sharestack.dependencies import StateDep
 from sharestack.jobs.runtime import ApiJobs
 from sharestack.metrics import registry as m
+from sharestack.payments import service as payments_service
 
 logger = logging.getLogger(__name__)
 router = APIRouter(tags=["health"])
@@ -68,13 +70,31 @@ async def _queue(jobs: ApiJobs) -> None:
         logger.debug("queue figures unavailable", exc_info=True)
 
 
+async def _payments(db: Database) -> None:
+    """How long the oldest unsettled payment has waited (the PaymentsUnknownTooLong alert)."""
+    try:
+        async with db.write_sessionmaker() as session:
+            oldest = await asyncio.wait_for(
+                payments_service.oldest_unsettled(session), SCRAPE_TIMEOUT
+            )
+    except Exception:
+        logger.debug("payment figures unavailable", exc_info=True)
+        return
+    now = utcnow()
+    for status in ("unknown", "pending"):
+        since = oldest.get(status)
+        m.PAYMENTS_UNSETTLED_AGE.labels(status).set((now - since).total_seconds() if since else 0)
+
+
 @router.get("/metrics", include_in_schema=False)
 async def metrics(state: StateDep) -> Response:
     roles = state.redis
     # The embedded in-process store has no INFO; its figures would mean nothing anyway.
     clients = {} if roles.embedded else roles.distinct_clients()
     await asyncio.gather(
-        *(_redis_role(role, client) for role, client in clients.items()), _queue(state.jobs)
+        *(_redis_role(role, client) for role, client in clients.items()),
+        _queue(state.jobs),
+        _payments(state.db),
     )
     _db_pools(state.db)
     return Response(generate_latest(m.REGISTRY), media_type=CONTENT_TYPE_LATEST)

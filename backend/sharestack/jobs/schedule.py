@@ -25,4 +25,11 @@ SCHEDULE: tuple[Scheduled, ...] = (
     Scheduled("release_ledger_holds", "*/10 * * * *", timeout=300),
     # Balanced journals, cached balances equal to their entries, no forbidden negative balance.
     Scheduled("check_ledger", "17 * * * *", timeout=600),
+    # Billing: renewals due (claimed, so workers share them), periods that ended, providers
+    # asked about unsettled payments, the end-of-term reminders, expired idempotency keys.
+    Scheduled("charge_due_renewals", "* * * * *", timeout=300),
+    Scheduled("end_subscription_periods", "* * * * *", timeout=120),
+    Scheduled("reconcile_payments", "* * * * *", timeout=120),
+    Scheduled("send_renewal_reminders", "17 * * * *", timeout=120),
+    Scheduled("purge_idempotency_records", "41 * * * *", timeout=120),
 )

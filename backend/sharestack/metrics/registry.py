@@ -130,3 +130,27 @@ PAYMENT_NOTIFICATIONS_REJECTED = Counter(
     ["provider", "reason"],
     registry=REGISTRY,
 )
+PAYMENTS = Counter(
+    "sharestack_payments",
+    "Payment status changes, by provider and the status reached",
+    ["provider", "status"],
+    registry=REGISTRY,
+)
+PAYMENT_IDEMPOTENT_REPLAYS = Counter(
+    "sharestack_payment_idempotent_replays",
+    "Money-moving requests answered from a stored response (a retry with the same key)",
+    ["operation"],
+    registry=REGISTRY,
+)
+RENEWALS = Counter(
+    "sharestack_renewals",
+    "Renewal charges, by outcome (charged, failed, unknown, pending)",
+    ["provider", "outcome"],
+    registry=REGISTRY,
+)
+PAYMENTS_UNSETTLED_AGE = Gauge(
+    "sharestack_payments_unsettled_oldest_seconds",
+    "Age of the oldest payment still unknown (or pending), read at scrape time",
+    ["status"],
+    registry=REGISTRY,
+)

@@ -1,9 +1,13 @@
-"""Plans and subscriptions. Their API lands with billing; the schema is designed for it now.
+"""Plans, subscriptions and the subscription event log.
 
-A subscription's status is a closed set. ``active`` and ``trialing`` grant access until
-``current_period_end``; ``past_due`` keeps access during the retry window; ``canceled`` (by the
-reader, effective at period end), ``expired`` and ``incomplete`` (first payment never succeeded)
-do not.
+A subscription's status is a closed set whose transitions are listed in ``states.py``. ``active``
+and ``trialing`` grant access until ``current_period_end``; ``past_due`` (a renewal charge
+failed) keeps access until ``grace_ends_at``; ``canceled`` (the reader canceled, effective at
+period end), ``expired`` and ``incomplete`` (first payment never succeeded) grant none.
+
+Plans are never deleted and never change price: a price change makes a new plan row
+(``previous_id`` points at the version it replaced) and archives the old one, so existing
+subscribers keep renewing at the price they signed up for.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from sharestack.db.base import (
     TimestampMixin,
     UTCDateTime,
     closed_set,
+    utcnow,
 )
 
 SUBSCRIPTION_STATUSES = ("incomplete", "trialing", "active", "past_due", "canceled", "expired")
@@ -49,6 +54,12 @@ class SubscriptionPlan(TimestampMixin, Base):
         closed_set(*BILLING_INTERVALS, name="interval"), nullable=False
     )
     is_active: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=True)
+    # The version this plan replaced (a price or interval change), if any. SET NULL, not
+    # RESTRICT: plans are never deleted, and a self-reference that restricts would keep a bulk
+    # DELETE (a test's clean-up, an operator's purge) from ever succeeding on MySQL.
+    previous_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("subscription_plans.id", ondelete="SET NULL"), nullable=True, index=True
+    )
 
 
 class Subscription(TimestampMixin, Base):
@@ -57,6 +68,13 @@ class Subscription(TimestampMixin, Base):
         # A reader's active subscriptions; also "is this reader subscribed to this creator".
         sa.Index("ix_subscriptions_reader_active", "subscriber_id", "status", "current_period_end"),
         sa.Index("ix_subscriptions_creator_id_status", "creator_id", "status"),
+        # One subscription per reader and plan: a new checkout extends it. Plan first, so that
+        # reads by reader keep using ix_subscriptions_reader_active.
+        sa.UniqueConstraint("plan_id", "subscriber_id"),
+        # The renewal job's scan: due rows, soonest first.
+        sa.Index("ix_subscriptions_renew_at", "renew_at"),
+        # The period-end sweep: rows whose paid period is over.
+        sa.Index("ix_subscriptions_status_current_period_end", "status", "current_period_end"),
         TABLE_OPTIONS,
     )
 
@@ -78,3 +96,42 @@ class Subscription(TimestampMixin, Base):
     current_period_end: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     cancel_at_period_end: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
     canceled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Renewal through a signed agreement (payment_agreements); False: a fixed term.
+    auto_renew: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
+    # Periods paid so far; a renewal charges period_number + 1 (its order number says so).
+    period_number: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
+    # Charge attempts for the next period; reset when a period is paid.
+    renewal_attempt: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
+    # When the next renewal attempt is due; NULL when none is (fixed term, or one in flight).
+    renew_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # past_due only: access lasts until then, and renewals are retried until then.
+    grace_ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # The end-of-term reminder for the current period was sent (reset by a new period).
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class SubscriptionEvent(Base):
+    """Append-only: one row per state change (and per cancel/resume request), written in the
+    transaction that made the change, so the history and the row never disagree."""
+
+    __tablename__ = "subscription_events"
+    __table_args__ = (
+        sa.Index("ix_subscription_events_subscription_id_id", "subscription_id", "id"),
+        TABLE_OPTIONS,
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    subscription_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("subscriptions.id", ondelete="CASCADE"), nullable=False
+    )
+    event: Mapped[str] = mapped_column(sa.String(32), nullable=False)
+    from_status: Mapped[str] = mapped_column(
+        closed_set(*SUBSCRIPTION_STATUSES, name="from_status"), nullable=False
+    )
+    to_status: Mapped[str] = mapped_column(
+        closed_set(*SUBSCRIPTION_STATUSES, name="to_status"), nullable=False
+    )
+    # The payment that caused it, if one did (no foreign key: payments is another domain's).
+    payment_id: Mapped[int | None] = mapped_column(BigInt, nullable=True)
+    period_end: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)

@@ -183,6 +183,7 @@ async def _seed(session: WriteSession) -> dict[str, Any]:
                 "status": "succeeded",
                 "provider": "test",
                 "idempotency_key": f"key-{i}",
+                "out_trade_no": f"ck{i:012d}",
                 "created_at": now - timedelta(hours=i),
                 "updated_at": now,
             }
@@ -266,3 +267,17 @@ async def test_read_paths_use_their_indexes(app: FastAPI) -> None:
             session, lambda: payments_repo.get_by_idempotency_key(session, "key-5")
         )
         assert _uses(key, "payments", "uq_payments_idempotency_key")["type"] == "const"
+
+        # Billing's hot reads: the entitlement fill, the renewal scan, a payer's payments.
+        entitled = await _explain(
+            session, lambda: subs_repo.access_until_for(session, ids["user"], ids["author"])
+        )
+        _uses(entitled, "subscriptions", "ix_subscriptions_reader_active")
+        due = await _explain(
+            session, lambda: subs_repo.lock_due_renewals(session, datetime.now(UTC), 50)
+        )
+        _uses(due, "subscriptions", "ix_subscriptions_renew_at")
+        trade = await _explain(
+            session, lambda: payments_repo.get_by_out_trade_no(session, "ck000000000005")
+        )
+        assert _uses(trade, "payments", "uq_payments_out_trade_no")["type"] == "const"

@@ -52,9 +52,45 @@ def test_make_run_serves_the_whole_journey(tmp_path: Path) -> None:
             assert r.json()["body"].encode() == TEXT.encode()
             assert r.json()["title"] == "月夜 🌙"
             assert http.get("/tags/诗/contents").json()["items"][0]["id"] == item["id"]
+            _subscribe_and_read(http, auth)
             assert http.post("/auth/logout", headers=auth).status_code == 204
             assert http.get("/me", headers=auth).status_code == 401
         ready = httpx.get(f"{base}/readyz")
         assert ready.status_code == 200, ready.text
     finally:
         proc.stop(group=True)
+
+
+def _subscribe_and_read(http: httpx.Client, creator: dict[str, str]) -> None:
+    """Billing embedded: a plan, a sandbox checkout, the notification delivered by a job inside
+    the API process, the paywall opening for the paying reader."""
+    item = http.post(
+        "/contents",
+        json={"title": "会员", "body": TEXT, "visibility": "subscribers"},
+        headers=creator,
+    ).json()
+    assert http.post(f"/contents/{item['id']}/publish", headers=creator).status_code == 200
+    plan = http.post(
+        "/plans", json={"name": "月付", "price_amount": 990, "interval": "month"}, headers=creator
+    ).json()
+    creds = {"email": "payer@example.com", "password": "一个足够长的密码"}
+    assert http.post("/auth/register", json=creds).status_code == 201
+    reader = {"Authorization": f"Bearer {http.post('/auth/login', json=creds).json()['token']}"}
+    http.cookies.clear()
+    r = http.post(
+        "/checkouts",
+        json={"plan_id": plan["id"], "provider": "sandbox"},
+        headers=reader | {"Idempotency-Key": "embedded-1"},
+    )
+    assert r.status_code == 201, r.text
+    payment = r.json()["payment"]
+    r = http.post(
+        f"/sandbox/payments/{payment['id']}/pay", json={"outcome": "succeed"}, headers=reader
+    )
+    assert r.status_code == 202, r.text
+    wait_until(
+        lambda: http.get(f"/contents/{item['id']}", headers=reader).json()["body"] == TEXT,
+        20,
+        "the paywall to open",
+    )
+    assert http.get(f"/contents/{item['id']}").json()["body"] is None

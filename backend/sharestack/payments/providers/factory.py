@@ -16,7 +16,7 @@ from sharestack.config import PLACEHOLDER_SECRETS, Environment, Settings
 from sharestack.payments.providers import _rsa
 from sharestack.payments.providers.alipay import AlipayConfig, AlipayProvider
 from sharestack.payments.providers.base import PaymentProvider
-from sharestack.payments.providers.sandbox import SandboxProvider
+from sharestack.payments.providers.sandbox import SandboxProvider, SandboxStore
 from sharestack.payments.providers.wechatpay import WechatPayConfig, WechatPayProvider
 from sharestack.payments.providers.wechatpay_crypto import WechatPayVerifier
 
@@ -25,9 +25,13 @@ logger = logging.getLogger(__name__)
 DEV_SANDBOX_SECRET = "dev-sandbox-payments-secret"  # noqa: S105 - development only
 
 
-def providers_from_settings(settings: Settings) -> dict[str, PaymentProvider]:
+def providers_from_settings(
+    settings: Settings, *, sandbox_store: SandboxStore | None = None
+) -> dict[str, PaymentProvider]:
+    """``sandbox_store``: where the sandbox keeps its orders (in memory by default; the API and
+    the worker share one in Redis, ``payments.runtime``)."""
     providers: dict[str, PaymentProvider] = {}
-    sandbox = _sandbox(settings)
+    sandbox = _sandbox(settings, sandbox_store)
     if sandbox is not None:
         providers[sandbox.name] = sandbox
     wechat = _wechatpay(settings)
@@ -52,7 +56,7 @@ def _secret(name: str, value: str) -> str:
     return value
 
 
-def _sandbox(settings: Settings) -> SandboxProvider | None:
+def _sandbox(settings: Settings, store: SandboxStore | None) -> SandboxProvider | None:
     if settings.environment is Environment.production:
         return None
     secret = settings.sandbox_payments_secret
@@ -60,7 +64,7 @@ def _sandbox(settings: Settings) -> SandboxProvider | None:
         if settings.environment is not Environment.development:
             return None
         secret = DEV_SANDBOX_SECRET
-    return SandboxProvider(secret)
+    return SandboxProvider(secret, store=store)
 
 
 def _wechatpay(settings: Settings) -> WechatPayProvider | None:
