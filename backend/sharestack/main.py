@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 import sharestack.job_index  # noqa: F401 - registers every job before the first request
 from sharestack.api import api_router
+from sharestack.callers.dependencies import optional_caller, required_caller
 from sharestack.config import Settings, get_settings
 from sharestack.db.consistency import ReadYourWritesMiddleware
 from sharestack.errors import install_error_handlers
@@ -17,6 +18,7 @@ from sharestack.health.router import router as health_router
 from sharestack.logging import configure_logging
 from sharestack.metrics.middleware import LatencyMiddleware
 from sharestack.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from sharestack.openapi import install_docs, install_openapi
 from sharestack.responses import ORJSONResponse
 from sharestack.state import AppState
 
@@ -44,8 +46,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Creator content subscriptions: accounts, content, subscriptions, payouts.",
         default_response_class=ORJSONResponse,
         lifespan=lifespan,
+        # Served from the package by install_docs (no CDN); no OAuth2 flow to redirect.
+        docs_url=None,
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
     )
     install_error_handlers(app)
+    install_openapi(
+        app,
+        required_caller=required_caller,
+        optional_caller=optional_caller,
+        cookie_name=settings.session_cookie_name,
+    )
+    install_docs(app)
     app.include_router(health_router)
     if settings.metrics_enabled:
         from sharestack.health.metrics import router as metrics_router

@@ -15,6 +15,7 @@ from sharestack.content.schemas import (
     Page,
 )
 from sharestack.dependencies import CachedReadsDep, ReadSessionDep, WriteSessionDep
+from sharestack.openapi import INVALID_CURSOR, errors
 from sharestack.pagination import MAX_CURSOR_LENGTH
 from sharestack.responses import JSONBytes
 
@@ -39,7 +40,7 @@ async def create_content(
 # cached JSON bytes and never open a database session (the read session is lazy).
 
 
-@router.get("/contents/slug/{slug}", response_model=ContentRead)
+@router.get("/contents/slug/{slug}", response_model=ContentRead, responses=errors(404))
 async def read_content_by_slug(
     slug: Slug, caller: OptionalCaller, reads: CachedReadsDep, session: ReadSessionDep
 ) -> JSONBytes:
@@ -47,7 +48,7 @@ async def read_content_by_slug(
     return JSONBytes(await cached.read_by_slug(reads, session, slug, viewer))
 
 
-@router.get("/contents/{content_id}", response_model=ContentRead)
+@router.get("/contents/{content_id}", response_model=ContentRead, responses=errors(404))
 async def read_content(
     content_id: Id, caller: OptionalCaller, reads: CachedReadsDep, session: ReadSessionDep
 ) -> JSONBytes:
@@ -55,7 +56,7 @@ async def read_content(
     return JSONBytes(await cached.read_by_id(reads, session, content_id, viewer))
 
 
-@router.patch("/contents/{content_id}")
+@router.patch("/contents/{content_id}", responses=errors(403, 404, 412))
 async def update_content(
     content_id: Id, body: ContentUpdate, caller: CurrentCaller, session: WriteSessionDep
 ) -> ContentRead:
@@ -64,7 +65,7 @@ async def update_content(
     return await service.present(session, content, caller.user_id)
 
 
-@router.post("/contents/{content_id}/publish")
+@router.post("/contents/{content_id}/publish", responses=errors(403, 404, 412))
 async def publish_content(
     content_id: Id, caller: CurrentCaller, session: WriteSessionDep
 ) -> ContentRead:
@@ -72,7 +73,7 @@ async def publish_content(
     return await service.present(session, await service.publish(session, content), caller.user_id)
 
 
-@router.post("/contents/{content_id}/unpublish")
+@router.post("/contents/{content_id}/unpublish", responses=errors(403, 404, 412))
 async def unpublish_content(
     content_id: Id, caller: CurrentCaller, session: WriteSessionDep
 ) -> ContentRead:
@@ -80,7 +81,11 @@ async def unpublish_content(
     return await service.present(session, await service.unpublish(session, content), caller.user_id)
 
 
-@router.delete("/contents/{content_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/contents/{content_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=errors(403, 404, 412),
+)
 async def delete_content(
     content_id: Id, caller: CurrentCaller, session: WriteSessionDep
 ) -> Response:
@@ -89,28 +94,36 @@ async def delete_content(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get("/contents/{content_id}/versions")
+@router.get("/contents/{content_id}/versions", responses=errors(403, 404))
 async def content_versions(
     content_id: Id, caller: CurrentCaller, session: WriteSessionDep
 ) -> list[ContentVersionRead]:
     return await service.versions(session, content_id, caller.user_id)
 
 
-@router.get("/me/contents")
+@router.get("/me/contents", responses=errors(422, descriptions={422: INVALID_CURSOR}))
 async def my_contents(
     caller: CurrentCaller, session: WriteSessionDep, cursor: Cursor = None, limit: Limit = 20
 ) -> Page[ContentRead]:
     return await service.author_items(session, caller.user_id, cursor, limit)
 
 
-@router.get("/creators/{user_id}/contents", response_model=Page[ContentTeaser])
+@router.get(
+    "/creators/{user_id}/contents",
+    response_model=Page[ContentTeaser],
+    responses=errors(422, descriptions={422: INVALID_CURSOR}),
+)
 async def creator_feed(
     user_id: Id, reads: CachedReadsDep, cursor: Cursor = None, limit: Limit = 20
 ) -> JSONBytes:
     return JSONBytes(await cached.creator_feed_page(reads, user_id, cursor, limit))
 
 
-@router.get("/tags/{slug}/contents", response_model=Page[ContentTeaser])
+@router.get(
+    "/tags/{slug}/contents",
+    response_model=Page[ContentTeaser],
+    responses=errors(404, 422, descriptions={422: INVALID_CURSOR}),
+)
 async def tag_feed(
     slug: TagSlug, reads: CachedReadsDep, cursor: Cursor = None, limit: Limit = 20
 ) -> JSONBytes:
