@@ -48,9 +48,22 @@ class InvalidInput(AppError):
 
 
 class Unauthorized(AppError):
+    """401 always says how to authenticate (RFC 9110: ``WWW-Authenticate`` is required)."""
+
     status_code = 401
     code = "unauthorized"
     message = "Authentication required."
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        fields: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(
+            message, fields=fields, headers={"WWW-Authenticate": "Bearer"} | (headers or {})
+        )
 
 
 class Forbidden(AppError):

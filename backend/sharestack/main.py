@@ -17,7 +17,11 @@ from sharestack.errors import install_error_handlers
 from sharestack.health.router import router as health_router
 from sharestack.logging import configure_logging
 from sharestack.metrics.middleware import LatencyMiddleware
-from sharestack.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from sharestack.middleware import (
+    BodyLimitMiddleware,
+    RequestContextMiddleware,
+    SecurityHeadersMiddleware,
+)
 from sharestack.openapi import install_docs, install_openapi
 from sharestack.responses import ORJSONResponse
 from sharestack.state import AppState
@@ -69,10 +73,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         from sharestack.health.baseline import router as baseline_router
 
         app.include_router(baseline_router)
-    # Added last = outermost: the request id exists before anything else runs.
+    # Added last = outermost: the request id exists before anything else runs, and the security
+    # headers go on every response, the middleware's own 413 and 500 included.
     app.add_middleware(ReadYourWritesMiddleware, cookie_secure=settings.cookie_secure)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     if settings.metrics_enabled:
         app.add_middleware(LatencyMiddleware)
     app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware, session_cookie_name=settings.session_cookie_name)
     return app

@@ -45,7 +45,7 @@ def make_engine(url: str, settings: Settings, connect_timeout: float | None = No
             from pathlib import Path
 
             Path(sa_url.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(sa_url, echo=settings.db_echo)
+        engine = create_async_engine(sa_url, echo=settings.db_echo, hide_parameters=True)
         sa.event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
         return engine
     if "charset" not in sa_url.query:
@@ -53,6 +53,9 @@ def make_engine(url: str, settings: Settings, connect_timeout: float | None = No
     engine = create_async_engine(
         sa_url,
         echo=settings.db_echo,
+        # Parameters are user data (emails, password hashes, bodies): keep them out of logs and
+        # error messages, DB_ECHO included.
+        hide_parameters=True,
         poolclass=FairAsyncQueuePool,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
