@@ -5,7 +5,11 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
-DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+# Stripped, then at least one character: the pattern says so in the OpenAPI document too (a
+# minLength of 1 alone promised that "\n" was a valid name).
+DisplayName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"\S")
+]
 Bio = Annotated[str, StringConstraints(max_length=1000)]
 
 

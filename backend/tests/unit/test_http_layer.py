@@ -193,3 +193,23 @@ def test_unauthorized_says_how_to_authenticate() -> None:
 
     assert Unauthorized().headers == {"WWW-Authenticate": "Bearer"}
     assert InvalidCredentials().headers == {"WWW-Authenticate": "Bearer"}
+
+
+async def test_405_allows_every_method_of_the_resource() -> None:
+    """Found by the fuzzer (allow_header_conformance): ``OPTIONS /api/v1/me`` said ``Allow: GET``,
+    though the resource also takes PATCH (two routes, one path)."""
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.get("/thing")
+    async def read() -> None: ...
+
+    @app.patch("/thing")
+    async def change() -> None: ...
+
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+        r = await http.options("/thing")
+    assert r.status_code == 405
+    assert r.headers["allow"] == "GET, PATCH"
+    assert r.json()["error"]["code"] == "method_not_allowed"
