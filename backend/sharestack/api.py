@@ -5,12 +5,14 @@ from fastapi import APIRouter, Depends
 from sharestack.auth.router import router as auth_router
 from sharestack.callers.limits import api_rate_limit
 from sharestack.content.router import router as content_router
+from sharestack.openapi import errors
 from sharestack.payments.router import router as payments_router
 from sharestack.payments.router import webhook_router
 from sharestack.subscriptions.router import router as subscriptions_router
 from sharestack.users.router import router as users_router
 
-limited = APIRouter(dependencies=[Depends(api_rate_limit)])
+# Every route here is rate limited (429) and resolves the caller in Redis (503 when it is down).
+limited = APIRouter(dependencies=[Depends(api_rate_limit)], responses=errors(429, 503))
 limited.include_router(auth_router)
 limited.include_router(users_router)
 limited.include_router(content_router)

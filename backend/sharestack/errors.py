@@ -13,10 +13,12 @@ from typing import Any
 import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import iter_route_contexts
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 
 from sharestack.responses import ORJSONResponse
 
@@ -48,9 +50,22 @@ class InvalidInput(AppError):
 
 
 class Unauthorized(AppError):
+    """401 always says how to authenticate (RFC 9110: ``WWW-Authenticate`` is required)."""
+
     status_code = 401
     code = "unauthorized"
     message = "Authentication required."
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        fields: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(
+            message, fields=fields, headers={"WWW-Authenticate": "Bearer"} | (headers or {})
+        )
 
 
 class Forbidden(AppError):
@@ -131,12 +146,26 @@ async def _validation_error(_: Request, exc: Exception) -> Response:
     return error_response(422, "validation_error", "Some fields are invalid.", fields)
 
 
-async def _http_error(_: Request, exc: Exception) -> Response:
+def _allowed_methods(request: Request) -> str:
+    """Every method some route answers at this path. Starlette's 405 names only the methods of
+    the first route that matched the path, so ``OPTIONS /api/v1/me`` said ``Allow: GET`` although
+    ``PATCH`` is there too (RFC 9110: Allow lists the resource's methods)."""
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.routes):
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            methods |= set(route.methods or ())
+    return ", ".join(sorted(methods))
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     code = _HTTP_CODES.get(exc.status_code, "http_error")
     message = exc.detail if isinstance(exc.detail, str) else "HTTP error"
-    headers = dict(exc.headers) if exc.headers else None
-    return error_response(exc.status_code, code, message, headers=headers)
+    headers = dict(exc.headers) if exc.headers else {}
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "")
+    return error_response(exc.status_code, code, message, headers=headers or None)
 
 
 async def _unavailable(_: Request, exc: Exception) -> Response:

@@ -10,13 +10,19 @@ from fastapi import FastAPI
 
 import sharestack.job_index  # noqa: F401 - registers every job before the first request
 from sharestack.api import api_router
+from sharestack.callers.dependencies import optional_caller, required_caller
 from sharestack.config import Settings, get_settings
 from sharestack.db.consistency import ReadYourWritesMiddleware
 from sharestack.errors import install_error_handlers
 from sharestack.health.router import router as health_router
 from sharestack.logging import configure_logging
 from sharestack.metrics.middleware import LatencyMiddleware
-from sharestack.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from sharestack.middleware import (
+    BodyLimitMiddleware,
+    RequestContextMiddleware,
+    SecurityHeadersMiddleware,
+)
+from sharestack.openapi import install_docs, install_openapi
 from sharestack.payments.runtime import build_providers
 from sharestack.responses import ORJSONResponse
 from sharestack.state import AppState
@@ -45,8 +51,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Creator content subscriptions: accounts, content, subscriptions, payouts.",
         default_response_class=ORJSONResponse,
         lifespan=lifespan,
+        # Served from the package by install_docs (no CDN); no OAuth2 flow to redirect.
+        docs_url=None,
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
     )
     install_error_handlers(app)
+    install_openapi(
+        app,
+        required_caller=required_caller,
+        optional_caller=optional_caller,
+        cookie_name=settings.session_cookie_name,
+    )
+    install_docs(app)
     app.include_router(health_router)
     if settings.metrics_enabled:
         from sharestack.health.metrics import router as metrics_router
@@ -57,10 +74,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         from sharestack.health.baseline import router as baseline_router
 
         app.include_router(baseline_router)
-    # Added last = outermost: the request id exists before anything else runs.
+    # Added last = outermost: the request id exists before anything else runs, and the security
+    # headers go on every response, the middleware's own 413 and 500 included.
     app.add_middleware(ReadYourWritesMiddleware, cookie_secure=settings.cookie_secure)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     if settings.metrics_enabled:
         app.add_middleware(LatencyMiddleware)
     app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware, session_cookie_name=settings.session_cookie_name)
     return app

@@ -4,6 +4,8 @@ RequestContextMiddleware: takes ``X-Request-ID`` from the proxy or makes one, pu
 context, returns it, and writes one JSON access line per request.
 BodyLimitMiddleware: refuses bodies above ``MAX_BODY_BYTES`` with 413 before they are parsed,
 whether the client declared a Content-Length or streams chunks.
+SecurityHeadersMiddleware: the headers every response carries, and ``Cache-Control: no-store`` on
+the private ones.
 """
 
 from __future__ import annotations
@@ -75,6 +77,64 @@ class RequestContextMiddleware:
                 },
             )
             request_id_var.reset(token)
+
+
+SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
+    # A JSON answer is never to be sniffed into HTML or script.
+    (b"x-content-type-options", b"nosniff"),
+    # API URLs carry ids and cursors; nothing links out from JSON, and the docs fetch same-origin.
+    (b"referrer-policy", b"no-referrer"),
+    # Nothing here is meant to be framed (clickjacking of /docs): the old header and the CSP one.
+    (b"x-frame-options", b"DENY"),
+    (b"content-security-policy", b"frame-ancestors 'none'"),
+]
+NO_STORE = (b"cache-control", b"no-store")
+# Routes whose answer is a secret or private data even to a caller without credentials.
+_PRIVATE_PREFIXES = ("/api/v1/auth/",)
+
+
+class SecurityHeadersMiddleware:
+    """Outermost, so that it also covers the 413 and 500 answered by the middleware inside it.
+
+    The rule for ``Cache-Control: no-store`` (no browser or proxy keeps a copy): a response to a
+    request that carried credentials (``Authorization`` or the session cookie), a response that
+    sets a cookie, and anything under ``/api/v1/auth/`` (log-in returns the token, register the
+    account). It replaces a ``Cache-Control`` the route set: private wins. Other responses (public
+    reads by anonymous callers) keep whatever caching their route chose.
+    """
+
+    def __init__(self, app: ASGIApp, session_cookie_name: str) -> None:
+        self.app = app
+        self.cookie_prefix = f"{session_cookie_name}=".encode()
+
+    def _carries_credentials(self, scope: Scope) -> bool:
+        for key, value in scope["headers"]:
+            if key == b"authorization":
+                return True
+            if key == b"cookie" and any(
+                part.strip().startswith(self.cookie_prefix) for part in value.split(b";")
+            ):
+                return True
+        return False
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        private = self._carries_credentials(scope) or scope["path"].startswith(_PRIVATE_PREFIXES)
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {key.lower() for key, _ in headers}
+                headers.extend(h for h in SECURITY_HEADERS if h[0] not in names)
+                if private or b"set-cookie" in names:
+                    headers = [h for h in headers if h[0].lower() != NO_STORE[0]]
+                    headers.append(NO_STORE)
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 class _BodyTooLarge(Exception):

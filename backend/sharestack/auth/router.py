@@ -7,19 +7,25 @@ from sharestack.auth.schemas import LoginRequest, LoginResponse, RegisterRequest
 from sharestack.callers.dependencies import CurrentCaller, LoginStoreDep
 from sharestack.callers.limits import AuthRateLimit
 from sharestack.dependencies import SettingsDep, WriteSessionDep
+from sharestack.openapi import errors
 from sharestack.users import service as users_service
 from sharestack.users.schemas import MeRead
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 
-@router.post("/register", status_code=status.HTTP_201_CREATED, dependencies=[AuthRateLimit])
+@router.post(
+    "/register",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[AuthRateLimit],
+    responses=errors(409),
+)
 async def register(body: RegisterRequest, session: WriteSessionDep) -> MeRead:
     user = await service.register(session, body.email, body.password, body.display_name)
     return await users_service.me(session, user)
 
 
-@router.post("/login", dependencies=[AuthRateLimit])
+@router.post("/login", dependencies=[AuthRateLimit], responses=errors(401))
 async def login(
     body: LoginRequest,
     response: Response,

@@ -18,6 +18,7 @@ from sharestack.content.schemas import (
     Page,
 )
 from sharestack.dependencies import CachedReadsDep, CursorsDep, ReadSessionDep, WriteSessionDep
+from sharestack.openapi import INVALID_CURSOR, errors
 from sharestack.responses import JSONBytes
 
 router = APIRouter(tags=["content"])
@@ -45,7 +46,7 @@ async def create_content(
 # cached JSON bytes and never open a database session (the read session is lazy).
 
 
-@router.get("/contents/slug/{slug}", response_model=ContentRead)
+@router.get("/contents/slug/{slug}", response_model=ContentRead, responses=errors(404))
 async def read_content_by_slug(
     slug: Slug, caller: OptionalCaller, reads: CachedReadsDep, session: ReadSessionDep
 ) -> JSONBytes:
@@ -53,7 +54,7 @@ async def read_content_by_slug(
     return _served(await cached.read_by_slug(reads, session, slug, viewer))
 
 
-@router.get("/contents/{content_id}", response_model=ContentRead)
+@router.get("/contents/{content_id}", response_model=ContentRead, responses=errors(404))
 async def read_content(
     content_id: Id, caller: OptionalCaller, reads: CachedReadsDep, session: ReadSessionDep
 ) -> JSONBytes:
@@ -61,7 +62,7 @@ async def read_content(
     return _served(await cached.read_by_id(reads, session, content_id, viewer))
 
 
-@router.patch("/contents/{content_id}")
+@router.patch("/contents/{content_id}", responses=errors(403, 404, 412))
 async def update_content(
     content_id: Id,
     body: ContentUpdate,
@@ -75,7 +76,7 @@ async def update_content(
     return _tagged(response, await service.present(session, content, caller.user_id))
 
 
-@router.post("/contents/{content_id}/publish")
+@router.post("/contents/{content_id}/publish", responses=errors(403, 404, 412))
 async def publish_content(
     content_id: Id,
     caller: CurrentCaller,
@@ -88,7 +89,7 @@ async def publish_content(
     return _tagged(response, await service.present(session, content, caller.user_id))
 
 
-@router.post("/contents/{content_id}/unpublish")
+@router.post("/contents/{content_id}/unpublish", responses=errors(403, 404, 412))
 async def unpublish_content(
     content_id: Id,
     caller: CurrentCaller,
@@ -101,7 +102,11 @@ async def unpublish_content(
     return _tagged(response, await service.present(session, content, caller.user_id))
 
 
-@router.delete("/contents/{content_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/contents/{content_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=errors(403, 404, 412),
+)
 async def delete_content(
     content_id: Id, caller: CurrentCaller, session: WriteSessionDep, if_match: IfMatch = None
 ) -> Response:
@@ -110,7 +115,10 @@ async def delete_content(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get("/contents/{content_id}/versions")
+@router.get(
+    "/contents/{content_id}/versions",
+    responses=errors(403, 404, 422, descriptions={422: INVALID_CURSOR}),
+)
 async def content_versions(
     content_id: Id,
     caller: CurrentCaller,
@@ -122,14 +130,14 @@ async def content_versions(
     return await service.versions(session, cursors, content_id, caller.user_id, cursor, limit)
 
 
-@router.get("/contents/{content_id}/versions/{version}")
+@router.get("/contents/{content_id}/versions/{version}", responses=errors(403, 404))
 async def content_version(
     content_id: Id, version: VersionNumber, caller: CurrentCaller, session: WriteSessionDep
 ) -> ContentVersionRead:
     return await service.version(session, content_id, caller.user_id, version)
 
 
-@router.get("/me/contents")
+@router.get("/me/contents", responses=errors(422, descriptions={422: INVALID_CURSOR}))
 async def my_contents(
     caller: CurrentCaller,
     session: WriteSessionDep,
@@ -140,7 +148,11 @@ async def my_contents(
     return await service.author_items(session, cursors, caller.user_id, cursor, limit)
 
 
-@router.get("/creators/{user_id}/contents", response_model=Page[ContentTeaser])
+@router.get(
+    "/creators/{user_id}/contents",
+    response_model=Page[ContentTeaser],
+    responses=errors(422, descriptions={422: INVALID_CURSOR}),
+)
 async def creator_feed(
     user_id: Id,
     reads: CachedReadsDep,
@@ -151,7 +163,11 @@ async def creator_feed(
     return JSONBytes(await cached.creator_feed_page(reads, cursors, user_id, cursor, limit))
 
 
-@router.get("/tags/{slug}/contents", response_model=Page[ContentTeaser])
+@router.get(
+    "/tags/{slug}/contents",
+    response_model=Page[ContentTeaser],
+    responses=errors(404, 422, descriptions={422: INVALID_CURSOR}),
+)
 async def tag_feed(
     slug: TagSlug,
     reads: CachedReadsDep,

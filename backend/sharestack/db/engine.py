@@ -60,7 +60,7 @@ def make_engine(
             from pathlib import Path
 
             Path(sa_url.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(sa_url, echo=settings.db_echo)
+        engine = create_async_engine(sa_url, echo=settings.db_echo, hide_parameters=True)
         sa.event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
         if sqlite_writer:
             # SQLite's deferred transactions let two writers read the same row, and the second
@@ -75,6 +75,9 @@ def make_engine(
     engine = create_async_engine(
         sa_url,
         echo=settings.db_echo,
+        # Parameters are user data (emails, password hashes, bodies): keep them out of logs and
+        # error messages, DB_ECHO included.
+        hide_parameters=True,
         poolclass=FairAsyncQueuePool,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,

@@ -9,8 +9,10 @@ traffic there.
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from fastapi import APIRouter
+from pydantic import BaseModel
 
 from sharestack.dependencies import StateDep
 from sharestack.readiness import CheckResult
@@ -19,12 +21,36 @@ from sharestack.responses import ORJSONResponse
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz", include_in_schema=True)
+class Liveness(BaseModel):
+    status: str
+
+
+class CheckReport(BaseModel):
+    ok: bool
+    latency_ms: float
+    critical: bool
+    error: str | None = None
+
+
+class Readiness(BaseModel):
+    """What ``/readyz`` answers, 200 or 503 alike (documentation only: built as a dict)."""
+
+    status: str
+    failed: list[str]
+    checks: dict[str, CheckReport]
+
+
+_READINESS: dict[int | str, dict[str, Any]] = {
+    503: {"model": Readiness, "description": "A critical dependency failed (named in `failed`)."}
+}
+
+
+@router.get("/healthz", response_model=Liveness)
 async def healthz() -> ORJSONResponse:
     return ORJSONResponse({"status": "ok"})
 
 
-@router.get("/readyz")
+@router.get("/readyz", response_model=Readiness, responses=_READINESS)
 async def readyz(state: StateDep) -> ORJSONResponse:
     results: list[CheckResult] = []
     for outcome in await asyncio.gather(*(check() for check in state.readiness)):

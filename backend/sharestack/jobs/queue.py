@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 from saq import Job, Queue, Status
-from saq.queue.redis import RedisQueue
+from saq.queue.redis import PubSubMultiplexer, RedisQueue
 
 from sharestack.jobs import registry
 
@@ -49,6 +49,32 @@ def saq_queue(redis: Redis, prefix: str) -> RedisQueue:
     return _SweepSafeQueue(redis, name=queue_name(prefix), dump=orjson.dumps, load=orjson.loads)
 
 
+class _PrefixedQueue(RedisQueue):
+    """SAQ's keys under REDIS_KEY_PREFIX, like every other key of ShareStack.
+
+    SAQ puts its own namespace first (``saq:<name>:queued``, ``saq:job:<name>:<key>``), so with
+    the queue named ``ss:q:default`` no queue key started with ``ss:``: an ACL or a clean-up by
+    prefix (``~ss:*``, ``SCAN MATCH ss:*``) missed them. Here the queue's lists, sorted sets and
+    job hashes are ``<prefix>q:default:<what>`` and ``<prefix>q:default:job:<key>``, and the
+    job-status channels ``<prefix>q:default:job:*``. One key SAQ hard-codes stays outside:
+    the abort marker ``saq:abort:<job key>``, which lives 5 s while a job is being aborted.
+    """
+
+    def __init__(self, redis: Redis, name: str, **kwargs: Any) -> None:
+        super().__init__(redis, name=name, **kwargs)
+        # Subscribed lazily (on the first wait for a job), so replacing it here is safe.
+        self._pubsub = PubSubMultiplexer(redis.pubsub(), prefix=f"{self.name}:job:")
+
+    def namespace(self, key: str) -> str:
+        return f"{self.name}:{key}"
+
+    def job_id(self, job_key: str) -> str:
+        return f"{self.name}:job:{job_key}"
+
+    def job_key_from_id(self, job_id: str) -> str:
+        return job_id[len(f"{self.name}:job:") :]
+
+
 _SWEEP_SCRIPT = """
 local id_jobs = {}
 if redis.call('EXISTS', KEYS[1]) == 0 then
@@ -61,7 +87,7 @@ return id_jobs
 """
 
 
-class _SweepSafeQueue(RedisQueue):
+class _SweepSafeQueue(_PrefixedQueue):
     """SAQ's sweep, minus a race that ran jobs twice in our worker test.
 
     A worker dequeues with BLMOVE (the job id moves to the active list) and only then marks the job

@@ -7,8 +7,12 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from sharestack.text import MultiLine, SingleLine
 
+# Stripped, then at least one character: the pattern says so in the OpenAPI document too (a
+# minLength of 1 alone promised that "\n" was a valid name).
 DisplayName = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64), SingleLine
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"\S"),
+    SingleLine,
 ]
 Bio = Annotated[str, StringConstraints(max_length=1000), MultiLine]
 

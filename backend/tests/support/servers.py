@@ -73,8 +73,9 @@ def drop_database(name: str) -> None:
 
 
 def delete_redis_prefix(prefix: str) -> None:
-    # The job queue library puts its namespace first: saq:<prefix>q:default:..., saq:job:<prefix>...
-    patterns = [f"{prefix}*", f"saq:{prefix}*", f"saq:job:{prefix}*", f"saq:abort:*{prefix}*"]
+    # Every key starts with the prefix, the queue's included (sharestack/jobs/queue.py); SAQ's
+    # short-lived abort markers are the exception.
+    patterns = [f"{prefix}*", f"saq:abort:*{prefix}*"]
     for db in range(4):
         client = redis_sync.Redis.from_url(f"{REDIS_URL}/{db}")
         keys = [k for p in patterns for k in client.scan_iter(match=p, count=1000)]

@@ -48,7 +48,7 @@ async def stack(tmp_path: Path) -> AsyncIterator[tuple[RedisNode, AppEnv, FastAP
             worker = start_worker(tmp_path, env)
             # Ready once its scheduler has queued the first cron job.
             queue_db = node.client(db=2)
-            cron_key = f"saq:job:{queue_name(env.key_prefix)}:cron:record_redis_stats"
+            cron_key = f"{queue_name(env.key_prefix)}:job:cron:record_redis_stats"
             wait_until(lambda: bool(queue_db.exists(cron_key)), 60, "the worker", worker)
             queue_db.close()
             app = create_app(env.settings())
