@@ -5,7 +5,14 @@ from sharestack.content.models import Content, ContentTag, ContentVersion, Tag
 from sharestack.db.base import Base
 from sharestack.jobs.models import OutboxJob
 from sharestack.ledger.models import LedgerAccount, LedgerEntry, LedgerJournal, LedgerTransfer
-from sharestack.payments.models import Payment, Payout
+from sharestack.payments.models import Payment
+from sharestack.payouts.models import (
+    Payout,
+    PayoutAccount,
+    PayoutIdempotencyKey,
+    ReconciliationMismatch,
+    ReconciliationRun,
+)
 from sharestack.subscriptions.models import Subscription, SubscriptionPlan
 from sharestack.users.models import User, UserProfile
 
@@ -22,6 +29,10 @@ __all__ = [
     "OutboxJob",
     "Payment",
     "Payout",
+    "PayoutAccount",
+    "PayoutIdempotencyKey",
+    "ReconciliationMismatch",
+    "ReconciliationRun",
     "Subscription",
     "SubscriptionPlan",
     "Tag",

@@ -1,4 +1,5 @@
-"""Payments (money in) and payouts (money out to creators). Their API lands with billing.
+"""Payments (money in). Their API lands with billing; payouts (money out) are in
+``sharestack.payouts``.
 
 Amounts are BIGINT minor units (fen) with an ISO 4217 currency. ``idempotency_key`` is unique:
 a client or webhook retry that repeats a key finds the first payment instead of charging twice.
@@ -22,7 +23,6 @@ from sharestack.db.base import (
 )
 
 PAYMENT_STATUSES = ("pending", "succeeded", "failed", "refunded")
-PAYOUT_STATUSES = ("pending", "in_transit", "paid", "failed")
 
 
 class Payment(TimestampMixin, Base):
@@ -49,26 +49,3 @@ class Payment(TimestampMixin, Base):
     provider_ref: Mapped[str | None] = mapped_column(sa.String(128), nullable=True)
     idempotency_key: Mapped[str] = mapped_column(sa.String(64), unique=True, nullable=False)
     succeeded_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-
-
-class Payout(TimestampMixin, Base):
-    __tablename__ = "payouts"
-    __table_args__ = (
-        sa.CheckConstraint("amount > 0", name="amount_positive"),
-        sa.Index("ix_payouts_creator_id_created_at", "creator_id", "created_at"),
-        TABLE_OPTIONS,
-    )
-
-    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
-    creator_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("users.id", ondelete="RESTRICT"), nullable=False
-    )
-    amount: Mapped[int] = mapped_column(BigInt, nullable=False)
-    currency: Mapped[str] = mapped_column(sa.String(3), nullable=False)
-    status: Mapped[str] = mapped_column(
-        closed_set(*PAYOUT_STATUSES, name="status"), nullable=False, default="pending"
-    )
-    period_start: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
-    period_end: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
-    idempotency_key: Mapped[str] = mapped_column(sa.String(64), unique=True, nullable=False)
-    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
