@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -75,6 +76,24 @@ class ServiceUnavailable(AppError):
     status_code = 503
     code = "service_unavailable"
     message = "A dependency is unavailable; try again shortly."
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    fields: dict[str, str] | None = None
+
+
+class ErrorBody(BaseModel):
+    """The one error shape, for OpenAPI (``documented``)."""
+
+    error: ErrorDetail
+
+
+def documented(statuses: dict[int, str]) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` for a route: each error status it may answer, with what it means there,
+    in the one error shape."""
+    return {status: {"model": ErrorBody, "description": why} for status, why in statuses.items()}
 
 
 def error_body(code: str, message: str, fields: dict[str, str] | None = None) -> dict[str, Any]:

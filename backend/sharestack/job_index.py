@@ -5,5 +5,6 @@ imports every model. A new domain with jobs adds one line here."""
 from sharestack.content import jobs as content_jobs
 from sharestack.jobs import housekeeping
 from sharestack.ledger import jobs as ledger_jobs
+from sharestack.payouts import jobs as payouts_jobs
 
-__all__ = ["content_jobs", "housekeeping", "ledger_jobs"]
+__all__ = ["content_jobs", "housekeeping", "ledger_jobs", "payouts_jobs"]

@@ -21,6 +21,7 @@ from sharestack.db.engine import Database
 from sharestack.dependencies import StateDep
 from sharestack.jobs.runtime import ApiJobs
 from sharestack.metrics import registry as m
+from sharestack.payouts import reconciliation
 
 logger = logging.getLogger(__name__)
 router = APIRouter(tags=["health"])
@@ -68,13 +69,30 @@ async def _queue(jobs: ApiJobs) -> None:
         logger.debug("queue figures unavailable", exc_info=True)
 
 
+# Always exported, so that an alert on "> 0" has a series to compare even before a first run.
+RECONCILED_PROVIDERS = ("alipay", "wechatpay")
+
+
+async def _reconciliation(db: Database) -> None:
+    try:
+        async with db.routing.reading() as session:
+            counts = await asyncio.wait_for(reconciliation.open_mismatches(session), SCRAPE_TIMEOUT)
+    except Exception:  # a scrape reports what it can
+        logger.debug("reconciliation figures unavailable", exc_info=True)
+        return
+    for provider in sorted(set(RECONCILED_PROVIDERS) | counts.keys()):
+        m.RECONCILIATION_MISMATCHES.labels(provider).set(counts.get(provider, 0))
+
+
 @router.get("/metrics", include_in_schema=False)
 async def metrics(state: StateDep) -> Response:
     roles = state.redis
     # The embedded in-process store has no INFO; its figures would mean nothing anyway.
     clients = {} if roles.embedded else roles.distinct_clients()
     await asyncio.gather(
-        *(_redis_role(role, client) for role, client in clients.items()), _queue(state.jobs)
+        *(_redis_role(role, client) for role, client in clients.items()),
+        _queue(state.jobs),
+        _reconciliation(state.db),
     )
     _db_pools(state.db)
     return Response(generate_latest(m.REGISTRY), media_type=CONTENT_TYPE_LATEST)

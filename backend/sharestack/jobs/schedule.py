@@ -25,4 +25,9 @@ SCHEDULE: tuple[Scheduled, ...] = (
     Scheduled("release_ledger_holds", "*/10 * * * *", timeout=300),
     # Balanced journals, cached balances equal to their entries, no forbidden negative balance.
     Scheduled("check_ledger", "17 * * * *", timeout=600),
+    # Due payouts: sent, queried after unclear answers, cancelled when unconfirmed, settled.
+    Scheduled("send_payouts", "* * * * *", timeout=300),
+    # Yesterday's provider statements against the ledger (published by 10:00 Beijing time).
+    Scheduled("reconcile_statements", "30 2 * * *", timeout=1800),
+    Scheduled("purge_payout_idempotency_keys", "41 * * * *", timeout=120),
 )

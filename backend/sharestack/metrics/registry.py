@@ -130,3 +130,12 @@ PAYMENT_NOTIFICATIONS_REJECTED = Counter(
     ["provider", "reason"],
     registry=REGISTRY,
 )
+
+# -- payouts --------------------------------------------------------------------------------------
+# Read from the database at scrape time (sharestack.payouts.reconciliation.open_mismatches).
+RECONCILIATION_MISMATCHES = Gauge(
+    "sharestack_reconciliation_mismatches",
+    "Unresolved differences between provider statements and the ledger, by provider",
+    ["provider"],
+    registry=REGISTRY,
+)
