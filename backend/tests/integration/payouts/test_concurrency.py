@@ -38,8 +38,8 @@ async def test_twenty_concurrent_requests_never_pay_out_more_than_available(
 
     responses = await asyncio.gather(*(request(k) for k in keys))
     statuses = [r.status_code for r in responses]
-    assert 500 not in statuses and 503 not in statuses, [r.text for r in responses]
-    assert set(statuses) <= {201, 409}, statuses
+    # Never a 500 (nor a 503 from a deadlock): a payout or a refusal, nothing else.
+    assert set(statuses) <= {201, 409}, [r.text for r in responses]
 
     same = [r for r, k in zip(responses, keys, strict=True) if k == "same-key"]
     assert len({(r.status_code, r.content) for r in same}) == 1, "one key, one answer"

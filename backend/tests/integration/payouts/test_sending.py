@@ -116,13 +116,15 @@ async def test_a_payee_who_never_confirms_is_cancelled_and_reversed(
     assert (await _run(db, provider, start)).waiting == 1
     r = await client.get(f"/api/v1/payouts/{payout_id}", headers=creator.headers)
     shown = r.json()
-    assert shown["status"] == "in_transit" and shown["awaiting_confirmation"] is True
+    assert shown["status"] == "in_transit"
+    assert shown["awaiting_confirmation"] is True
     assert shown["package_info"].startswith("sandbox-confirm:")
     # Looked at again before the deadline: still waiting, nothing cancelled.
     assert (await _run(db, provider, start + timedelta(hours=1))).waiting == 1
     assert provider.calls["cancel_transfer"] == 0
     report = await _run(db, provider, start + timedelta(hours=2, seconds=1))
-    assert report.reversed == 1 and provider.calls["cancel_transfer"] == 1
+    assert report.reversed == 1
+    assert provider.calls["cancel_transfer"] == 1
     row = await _row(db, payout_id)
     assert (row["status"], row["provider_status"], row["package_info"]) == (
         "cancelled",
@@ -158,7 +160,8 @@ async def test_a_request_that_never_arrived_is_sent_again_with_the_same_number(
     assert (await _run(db, provider, start)).unclear == 1
     assert (await _run(db, provider, start + timedelta(minutes=1))).paid == 1
     # Queried first ("no such transfer"), then sent: one transfer at the provider.
-    assert provider.calls["query_transfer"] == 1 and provider.calls["transfer"] == 2
+    assert provider.calls["query_transfer"] == 1
+    assert provider.calls["transfer"] == 2
     assert len(provider._transfers) == 1
     assert (await _row(db, payout_id))["status"] == "paid"
     await no_violations(db)
