@@ -158,15 +158,14 @@ async def reconcile(
         )
         .execution_options(synchronize_session=False)
     )
-    resolved = set(
-        (
-            await session.execute(
-                sa.select(ReconciliationMismatch.kind, ReconciliationMismatch.reference).where(
-                    ReconciliationMismatch.run_id == run.id
-                )
+    resolved = {
+        (kind, reference)
+        for kind, reference in await session.execute(
+            sa.select(ReconciliationMismatch.kind, ReconciliationMismatch.reference).where(
+                ReconciliationMismatch.run_id == run.id
             )
-        ).tuples()
-    )
+        )
+    }
     session.add_all(
         ReconciliationMismatch(
             run_id=run.id,
@@ -207,4 +206,4 @@ async def open_mismatches(session: ReadSession) -> dict[str, int]:
         .where(ReconciliationMismatch.resolved_at.is_(None))
         .group_by(ReconciliationMismatch.provider)
     )
-    return {provider: int(n) for provider, n in (await session.execute(query)).tuples()}
+    return {provider: int(n) for provider, n in (await session.execute(query)).all()}
