@@ -34,7 +34,7 @@ async def test_payout_read_paths_use_their_indexes(db: Database) -> None:
                     "updated_at": now,
                 }
                 for c in range(1, CREATORS + 1)
-            ],  # fmt: skip
+            ],
         )
         await session.execute(
             sa.insert(PayoutAccount),
@@ -49,7 +49,7 @@ async def test_payout_read_paths_use_their_indexes(db: Database) -> None:
                     "updated_at": now,
                 }
                 for c in range(1, CREATORS + 1)
-            ],  # fmt: skip
+            ],
         )
         await session.execute(
             sa.insert(Payout),
@@ -69,7 +69,7 @@ async def test_payout_read_paths_use_their_indexes(db: Database) -> None:
                     "updated_at": now,
                 }
                 for p in range(PAYOUTS)
-            ],  # fmt: skip
+            ],
         )
         await session.execute(sa.text("ANALYZE TABLE payouts"))
         await session.commit()
