@@ -8,6 +8,7 @@ from sharestack.content.router import router as content_router
 from sharestack.openapi import errors
 from sharestack.payments.router import router as payments_router
 from sharestack.payments.router import webhook_router
+from sharestack.payouts.router import router as payouts_router
 from sharestack.subscriptions.router import router as subscriptions_router
 from sharestack.users.router import router as users_router
 
@@ -18,6 +19,7 @@ limited.include_router(users_router)
 limited.include_router(content_router)
 limited.include_router(subscriptions_router)
 limited.include_router(payments_router)
+limited.include_router(payouts_router)
 
 api_router = APIRouter(prefix="/api/v1")
 api_router.include_router(limited)

@@ -108,6 +108,23 @@ class Settings(BaseSettings):
     # Payments one hold release transaction handles; the job loops until none is due.
     ledger_release_batch: int = Field(default=200, ge=1, le=10_000)
 
+    # --- payouts (sharestack.payouts) ------------------------------------------------------
+    # Per creator and Beijing calendar day: how many payouts may be requested, and their total
+    # in minor units (the smallest payout is LEDGER_MIN_PAYOUT_AMOUNT).
+    payout_daily_count_limit: int = Field(default=5, ge=1, le=1000)
+    payout_daily_amount_limit: int = Field(default=5_000_000, ge=1)
+    # An unconfirmed WeChat Pay transfer (WAIT_USER_CONFIRM) is cancelled after this long and the
+    # payout reversed; WeChat Pay closes it by itself after 24 hours.
+    payout_confirm_timeout_seconds: int = Field(default=43_200, ge=0, le=86_400)
+    # Payouts one run of the sending job handles, and how many provider calls run at once.
+    payout_send_batch: int = Field(default=50, ge=1, le=1000)
+    payout_send_concurrency: int = Field(default=4, ge=1, le=50)
+    # After an unclear answer (timeout, 5xx) the job queries again after 30 s, doubling up to this.
+    payout_retry_max_seconds: int = Field(default=3600, ge=30)
+    # How many past days the daily reconciliation job (re)checks: statements are published the
+    # next morning and a late refund may change yesterday's.
+    reconciliation_days_back: int = Field(default=2, ge=1, le=31)
+
     # --- auth -----------------------------------------------------------------------------
     session_ttl_seconds: int = Field(default=14 * 24 * 3600, ge=60)
     session_cookie_name: str = "ss_session"
@@ -137,6 +154,8 @@ class Settings(BaseSettings):
     wechatpay_public_key_path: Path | None = None
     wechatpay_platform_cert_path: Path | None = None
     wechatpay_base_url: str = "https://api.mch.weixin.qq.com"
+    # 商家转账 scene of creator payouts (1005 佣金报酬), as approved in the merchant console.
+    wechatpay_transfer_scene_id: str = "1005"
     alipay_app_id: str | None = None
     alipay_private_key_path: Path | None = None
     alipay_public_key_path: Path | None = Field(default=None, description="Alipay's public key")

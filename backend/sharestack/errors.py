@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.routing import Match
 
+from sharestack.openapi import errors as openapi_errors
 from sharestack.responses import ORJSONResponse
 
 logger = logging.getLogger(__name__)
@@ -90,6 +91,12 @@ class ServiceUnavailable(AppError):
     status_code = 503
     code = "service_unavailable"
     message = "A dependency is unavailable; try again shortly."
+
+
+def documented(statuses: dict[int, str]) -> dict[int | str, Any]:
+    """``responses=`` for a route: each error status it may answer, with what it means there,
+    in the one error shape (``sharestack.openapi.errors`` with per-route descriptions)."""
+    return openapi_errors(*statuses, descriptions=statuses)
 
 
 def error_body(code: str, message: str, fields: dict[str, str] | None = None) -> dict[str, Any]:

@@ -6,6 +6,14 @@ from sharestack.content import jobs as content_jobs
 from sharestack.jobs import housekeeping
 from sharestack.ledger import jobs as ledger_jobs
 from sharestack.payments import jobs as payments_jobs
+from sharestack.payouts import jobs as payouts_jobs
 from sharestack.subscriptions import jobs as subscriptions_jobs
 
-__all__ = ["content_jobs", "housekeeping", "ledger_jobs", "payments_jobs", "subscriptions_jobs"]
+__all__ = [
+    "content_jobs",
+    "housekeeping",
+    "ledger_jobs",
+    "payments_jobs",
+    "payouts_jobs",
+    "subscriptions_jobs",
+]

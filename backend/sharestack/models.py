@@ -9,9 +9,15 @@ from sharestack.payments.models import (
     IdempotencyRecord,
     Payment,
     PaymentAgreement,
-    Payout,
     ProviderEvent,
     Refund,
+)
+from sharestack.payouts.models import (
+    Payout,
+    PayoutAccount,
+    PayoutIdempotencyKey,
+    ReconciliationMismatch,
+    ReconciliationRun,
 )
 from sharestack.subscriptions.models import Subscription, SubscriptionEvent, SubscriptionPlan
 from sharestack.users.models import User, UserProfile
@@ -31,7 +37,11 @@ __all__ = [
     "Payment",
     "PaymentAgreement",
     "Payout",
+    "PayoutAccount",
+    "PayoutIdempotencyKey",
     "ProviderEvent",
+    "ReconciliationMismatch",
+    "ReconciliationRun",
     "Refund",
     "Subscription",
     "SubscriptionEvent",

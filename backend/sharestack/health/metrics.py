@@ -23,6 +23,7 @@ from sharestack.dependencies import StateDep
 from sharestack.jobs.runtime import ApiJobs
 from sharestack.metrics import registry as m
 from sharestack.payments import service as payments_service
+from sharestack.payouts import reconciliation
 
 logger = logging.getLogger(__name__)
 router = APIRouter(tags=["health"])
@@ -86,6 +87,21 @@ async def _payments(db: Database) -> None:
         m.PAYMENTS_UNSETTLED_AGE.labels(status).set((now - since).total_seconds() if since else 0)
 
 
+# Always exported, so that an alert on "> 0" has a series to compare even before a first run.
+RECONCILED_PROVIDERS = ("alipay", "wechatpay")
+
+
+async def _reconciliation(db: Database) -> None:
+    try:
+        async with db.routing.reading() as session:
+            counts = await asyncio.wait_for(reconciliation.open_mismatches(session), SCRAPE_TIMEOUT)
+    except Exception:  # a scrape reports what it can
+        logger.debug("reconciliation figures unavailable", exc_info=True)
+        return
+    for provider in sorted(set(RECONCILED_PROVIDERS) | counts.keys()):
+        m.RECONCILIATION_MISMATCHES.labels(provider).set(counts.get(provider, 0))
+
+
 @router.get("/metrics", include_in_schema=False)
 async def metrics(state: StateDep) -> Response:
     roles = state.redis
@@ -95,6 +111,7 @@ async def metrics(state: StateDep) -> Response:
         *(_redis_role(role, client) for role, client in clients.items()),
         _queue(state.jobs),
         _payments(state.db),
+        _reconciliation(state.db),
     )
     _db_pools(state.db)
     return Response(generate_latest(m.REGISTRY), media_type=CONTENT_TYPE_LATEST)

@@ -32,4 +32,9 @@ SCHEDULE: tuple[Scheduled, ...] = (
     Scheduled("reconcile_payments", "* * * * *", timeout=120),
     Scheduled("send_renewal_reminders", "17 * * * *", timeout=120),
     Scheduled("purge_idempotency_records", "41 * * * *", timeout=120),
+    # Due payouts: sent, queried after unclear answers, cancelled when unconfirmed, settled.
+    Scheduled("send_payouts", "* * * * *", timeout=300),
+    # Yesterday's provider statements against the ledger (published by 10:00 Beijing time).
+    Scheduled("reconcile_statements", "30 2 * * *", timeout=1800),
+    Scheduled("purge_payout_idempotency_keys", "41 * * * *", timeout=120),
 )

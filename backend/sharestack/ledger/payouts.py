@@ -24,6 +24,19 @@ from sharestack.ledger.posting import Journal, existing_journal, lock_accounts, 
 from sharestack.ledger.rules import AccountRef, LedgerPolicy, Leg
 
 
+async def lock_payout_accounts(session: WriteSession, creator_id: int, currency: str) -> int:
+    """Lock (creating them if missing) the creator's available and in-transit accounts, the
+    ones ``request_payout`` moves money between, and return the available balance. A caller
+    that must decide something else under the same lock (the payouts domain's daily limits)
+    takes it first; ``request_payout`` in the same transaction then finds it held. Creating the
+    accounts ahead (when a payout account is registered) also spares concurrent first requests
+    the race of creating them (see ``posting``)."""
+    available = rules.creator("creator_available", creator_id, currency)
+    in_transit = rules.creator("creator_in_transit", creator_id, currency)
+    locked = await lock_accounts(session, {available, in_transit})
+    return locked[available].balance
+
+
 async def request_payout(
     session: WriteSession,
     creator_id: int,

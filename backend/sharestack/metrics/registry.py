@@ -154,3 +154,12 @@ PAYMENTS_UNSETTLED_AGE = Gauge(
     ["status"],
     registry=REGISTRY,
 )
+
+# -- payouts --------------------------------------------------------------------------------------
+# Read from the database at scrape time (sharestack.payouts.reconciliation.open_mismatches).
+RECONCILIATION_MISMATCHES = Gauge(
+    "sharestack_reconciliation_mismatches",
+    "Unresolved differences between provider statements and the ledger, by provider",
+    ["provider"],
+    registry=REGISTRY,
+)

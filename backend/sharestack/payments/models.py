@@ -1,5 +1,5 @@
-"""Payments (money in), refunds, recurring-charge agreements, provider events, idempotency
-records, and payouts (money out to creators).
+"""Payments (money in), refunds, recurring-charge agreements, provider events and idempotency
+records; payouts (money out) are in ``sharestack.payouts``.
 
 Amounts are BIGINT minor units (fen) with an ISO 4217 currency. A payment's status is a closed
 set whose transitions are in ``states.py``; refunds are rows of their own (several partial
@@ -38,7 +38,6 @@ REFUND_STATUSES = ("pending", "succeeded", "failed", "unknown")
 AGREEMENT_STATUSES = ("pending", "signed", "unsigned")
 EVENT_KINDS = ("payment", "refund", "agreement")
 IDEMPOTENCY_STATUSES = ("in_progress", "completed")
-PAYOUT_STATUSES = ("pending", "in_transit", "paid", "failed")
 
 
 class Payment(TimestampMixin, Base):
@@ -188,26 +187,3 @@ class IdempotencyRecord(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
-
-
-class Payout(TimestampMixin, Base):
-    __tablename__ = "payouts"
-    __table_args__ = (
-        sa.CheckConstraint("amount > 0", name="amount_positive"),
-        sa.Index("ix_payouts_creator_id_created_at", "creator_id", "created_at"),
-        TABLE_OPTIONS,
-    )
-
-    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
-    creator_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("users.id", ondelete="RESTRICT"), nullable=False
-    )
-    amount: Mapped[int] = mapped_column(BigInt, nullable=False)
-    currency: Mapped[str] = mapped_column(sa.String(3), nullable=False)
-    status: Mapped[str] = mapped_column(
-        closed_set(*PAYOUT_STATUSES, name="status"), nullable=False, default="pending"
-    )
-    period_start: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
-    period_end: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
-    idempotency_key: Mapped[str] = mapped_column(sa.String(64), unique=True, nullable=False)
-    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

@@ -16,6 +16,7 @@ from starlette.responses import Response
 
 from sharestack.callers.dependencies import CurrentCaller
 from sharestack.dependencies import CursorsDep, DatabaseDep, SettingsDep, WriteSessionDep
+from sharestack.openapi import errors
 from sharestack.pagination import Position
 from sharestack.payments import checkout, idempotency, refunds, repository, sandbox, webhooks
 from sharestack.payments.dependencies import ProvidersDep
@@ -43,7 +44,7 @@ IdempotencyKey = Annotated[
 Cursor = Annotated[str | None, Query()]  # a cursor that does not verify is a 422
 Limit = Annotated[int, Query(ge=1, le=50)]
 IDEMPOTENT: dict[int | str, dict[str, Any]] = {
-    409: {"description": "key reused with another body, or still in progress"}
+    **errors(409, descriptions={409: "key reused with another body, or still in progress"}),
 }
 
 
@@ -192,7 +193,8 @@ async def sandbox_sign_agreement(
     return {"notification": "queued"}
 
 
-@webhook_router.post("/webhooks/{provider}", include_in_schema=True)
+# Answered in each provider's own format (its ack()); not rate limited: providers retry.
+@webhook_router.post("/webhooks/{provider}", include_in_schema=True, responses=errors(503))
 async def provider_webhook(
     provider: Annotated[str, Path(max_length=32)],
     request: Request,

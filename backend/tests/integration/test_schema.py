@@ -32,6 +32,9 @@ EXACT = {
     ("tags", "slug"),
     ("users", "email"),
     ("user_auth", "identifier"),
+    # Case-sensitive by nature: openids and Alipay ids, client-generated Idempotency-Keys.
+    ("payout_accounts", "identity"),
+    ("payout_idempotency_keys", "idempotency_key"),
 }
 
 

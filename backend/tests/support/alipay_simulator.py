@@ -1,6 +1,8 @@
 """An Alipay open platform gateway simulator (public-key mode, RSA2): precreate, wap/page pay
 and agreement signing pages (GET with signed parameters), query, close, refund, refund query,
-recurring charges, and the form-encoded notifications. See tests/support/payment_simulators.py.
+recurring charges, and the form-encoded notifications; single transfers to Alipay accounts and
+their query (``payees`` lists the accounts that exist, with their real names), and the trade
+bill download (``bills[day] = zip bytes``). See tests/support/payment_simulators.py.
 """
 
 from __future__ import annotations
@@ -62,7 +64,16 @@ class AlipaySimulator(SimulatorBase):
         self.stranger = KeyPair.generate()
         self.trades: dict[str, Trade] = {}
         self.agreements: dict[str, dict[str, str]] = {}  # external_agreement_no -> record
-        self.app = Starlette(routes=[Route("/gateway.do", self.gateway, methods=["GET", "POST"])])
+        self.payees: dict[str, str] = {}  # identity -> real name
+        self.transfers: dict[str, dict[str, Any]] = {}  # out_biz_no -> transfer
+        self.transfer_requests = 0
+        self.bills: dict[str, bytes] = {}  # bill_date -> zip
+        self.app = Starlette(
+            routes=[
+                Route("/gateway.do", self.gateway, methods=["GET", "POST"]),
+                Route("/bills/{day:str}.zip", self.download_bill, methods=["GET"]),
+            ]
+        )
 
     # -- the provider's side of the handshake -------------------------------------------------
     def answer(self, method: str, data: dict[str, Any], signed: bool = True) -> Response:
@@ -120,6 +131,9 @@ class AlipaySimulator(SimulatorBase):
             "alipay.trade.refund": self.refund,
             "alipay.trade.fastpay.refund.query": self.refund_query,
             "alipay.trade.pay": self.charge,
+            "alipay.fund.trans.uni.transfer": self.transfer,
+            "alipay.fund.trans.common.query": self.query_transfer,
+            "alipay.data.dataservice.bill.downloadurl.query": self.bill_url,
         }.get(method)
         if handler is None:
             return self.answer(method, {"code": "40002", "sub_code": "isv.invalid-method"})
@@ -280,6 +294,78 @@ class AlipaySimulator(SimulatorBase):
             "total_amount": fen_to_yuan(trade.total),
             "gmt_payment": trade.paid_at,
         }
+
+    def transfer(self, params: dict[str, str], biz: dict[str, Any]) -> dict[str, Any]:
+        self.transfer_requests += 1
+        if biz.get("product_code") != "TRANS_ACCOUNT_NO_PWD" or biz.get("biz_scene") != (
+            "DIRECT_TRANSFER"
+        ):
+            return {"code": "40002", "sub_code": "isv.invalid-parameter", "sub_msg": "product_code"}
+        no, payee = biz.get("out_biz_no", ""), biz.get("payee_info") or {}
+        try:
+            amount = yuan_to_fen(biz.get("trans_amount", ""))
+        except InvalidAmount:
+            return {"code": "40002", "sub_code": "isv.invalid-parameter", "sub_msg": "amount"}
+        if no in self.transfers:
+            if self.transfers[no]["biz"] != biz:
+                return _business_error("INVALID_PARAMETER", "外部订单号重复，参数不一致")
+            return self._transfer_answer(self.transfers[no])
+        identity, kind = payee.get("identity", ""), payee.get("identity_type")
+        if kind not in ("ALIPAY_USER_ID", "ALIPAY_LOGON_ID"):
+            return _business_error("INVALID_PARAMETER", "identity_type")
+        if kind == "ALIPAY_LOGON_ID" and not payee.get("name"):
+            return _business_error("PAYEE_USERINFO_STATUS_ERROR", "登录号转账需提供收款方姓名")
+        if identity not in self.payees:
+            return _business_error("PAYEE_NOT_EXIST", "收款账号不存在")
+        if payee.get("name") and payee["name"] != self.payees[identity]:
+            return _business_error("PAYEE_USER_INFO_ERROR", "收款方姓名与账户不一致")
+        record = {
+            "biz": biz,
+            "amount": amount,
+            "order_id": "20261201110070000006" + secrets.token_hex(6),
+            "pay_fund_order_id": "20261201110070001506" + secrets.token_hex(6),
+            "status": "SUCCESS",
+            "trans_date": china_timestamp(time.time()),
+        }
+        self.transfers[no] = record
+        return self._transfer_answer(record)
+
+    def _transfer_answer(self, record: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "code": "10000",
+            "msg": "Success",
+            "out_biz_no": record["biz"]["out_biz_no"],
+            "order_id": record["order_id"],
+            "pay_fund_order_id": record["pay_fund_order_id"],
+            "status": record["status"],
+            "trans_date": record["trans_date"],
+        }
+
+    def query_transfer(self, params: dict[str, str], biz: dict[str, Any]) -> dict[str, Any]:
+        record = self.transfers.get(biz.get("out_biz_no", ""))
+        if record is None:
+            return _business_error("ORDER_NOT_EXIST", "转账订单不存在")
+        return {
+            **self._transfer_answer(record),
+            "trans_amount": fen_to_yuan(record["amount"]),
+            "pay_date": record["trans_date"],
+        }
+
+    def bill_url(self, params: dict[str, str], biz: dict[str, Any]) -> dict[str, Any]:
+        day = biz.get("bill_date", "")
+        if biz.get("bill_type") != "trade" or day not in self.bills:
+            return _business_error("isp.bill_not_exist", "账单不存在")
+        return {
+            "code": "10000",
+            "msg": "Success",
+            "bill_download_url": f"{self.base_url}/bills/{day}.zip",
+        }
+
+    async def download_bill(self, request: Request) -> Response:
+        data = self.bills.get(request.path_params["day"])
+        if data is None:
+            return Response(b"", 404)
+        return Response(data, media_type="application/oct-stream")
 
     # -- what the buyer and Alipay do later (called from the test) ------------------------
     def pay(self, out_trade_no: str, trade_status: str = "TRADE_SUCCESS") -> None:

@@ -1,8 +1,11 @@
 """A WeChat Pay API v3 simulator (直连商户): Native/H5/JSAPI orders, query, close, refunds and
-their notifications. See tests/support/payment_simulators.py for the knobs."""
+their notifications; merchant transfers (商家转账, user-confirmation mode: every bill waits for
+the payee until ``confirm_transfer``, or is cancelled); and trade bills (``bills[day] = csv``).
+See tests/support/payment_simulators.py for the knobs."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 import time
@@ -16,6 +19,7 @@ from starlette.routing import Route
 
 from sharestack.payments.providers import _rsa
 from sharestack.payments.providers import wechatpay_crypto as crypto
+from sharestack.payments.providers.wechatpay_transfers import REAL_NAME_FROM, decrypt_sensitive
 from tests.support import payment_messages as msg
 from tests.support.payment_keys import KeyPair
 from tests.support.payment_simulators import SimulatorBase
@@ -53,6 +57,9 @@ class WechatPaySimulator(SimulatorBase):
         self.serial = PUB_KEY_ID if mode == "public_key" else f"{PLATFORM_SERIAL:X}"
         self.trades: dict[str, Trade] = {}
         self.refunds: dict[str, dict[str, Any]] = {}
+        self.bills: dict[str, dict[str, Any]] = {}  # out_bill_no -> bill (with the payee name)
+        self.transfer_requests = 0  # POST transfer-bills calls that reached the handler
+        self.trade_bills: dict[str, str] = {}  # bill_date -> CSV text
         self.app = Starlette(
             routes=[
                 Route("/v3/pay/transactions/{kind:str}", self.create, methods=["POST"]),
@@ -64,6 +71,19 @@ class WechatPaySimulator(SimulatorBase):
                 ),
                 Route("/v3/refund/domestic/refunds", self.refund, methods=["POST"]),
                 Route("/v3/refund/domestic/refunds/{orn:str}", self.query_refund, methods=["GET"]),
+                Route("/v3/fund-app/mch-transfer/transfer-bills", self.transfer, methods=["POST"]),
+                Route(
+                    "/v3/fund-app/mch-transfer/transfer-bills/out-bill-no/{no:str}",
+                    self.query_transfer,
+                    methods=["GET"],
+                ),
+                Route(
+                    "/v3/fund-app/mch-transfer/transfer-bills/out-bill-no/{no:str}/cancel",
+                    self.cancel_transfer,
+                    methods=["POST"],
+                ),
+                Route("/v3/bill/tradebill", self.trade_bill, methods=["GET"]),
+                Route("/v3/billdownload/file", self.download_bill, methods=["GET"]),
             ]
         )
 
@@ -229,6 +249,143 @@ class WechatPaySimulator(SimulatorBase):
         if record is None:
             return self.error(404, "RESOURCE_NOT_EXISTS", "退款单不存在")
         return self.answer(200, _public(record))
+
+    # -- merchant transfers --------------------------------------------------------------------
+    async def transfer(self, request: Request) -> Response:
+        data, refusal = await self.authenticate(request)
+        if refusal is not None:
+            return refusal
+        assert data is not None
+        self.transfer_requests += 1
+        required = ["appid", "out_bill_no", "transfer_scene_id", "openid", "transfer_remark"]
+        if any(not isinstance(data.get(k), str) or not data[k] for k in required):
+            return self.error(400, "PARAM_ERROR", "缺少必填参数")
+        amount = data.get("transfer_amount")
+        if type(amount) is not int or amount < 10:
+            return self.error(400, "PARAM_ERROR", "转账金额不合法")
+        if data["appid"] != self.appid:
+            return self.error(400, "APPID_MCHID_NOT_MATCH", "appid和mch_id不匹配")
+        if len(data.get("transfer_scene_report_infos") or []) < 2:
+            return self.error(400, "PARAM_ERROR", "转账场景报备信息不完整")
+        name = None
+        if data.get("user_name"):
+            if request.headers.get("wechatpay-serial") != self.serial:
+                return self.error(400, "PARAM_ERROR", "Wechatpay-Serial 不正确")
+            try:
+                name = decrypt_sensitive(self.key.private, data["user_name"])
+            except ValueError:
+                return self.error(400, "PARAM_ERROR", "user_name 解密失败")
+        elif amount >= REAL_NAME_FROM:
+            return self.error(400, "PARAM_ERROR", "转账金额>=2000元时，user_name必填")
+        no = data["out_bill_no"]
+        with self.lock:
+            bill = self.bills.get(no)
+            if bill is not None:
+                if bill["request"] != {k: v for k, v in data.items() if k != "user_name"}:
+                    return self.error(400, "INVALID_REQUEST", "商户单号重复")
+                return self.answer(200, self._bill_answer(bill))
+            bill = {
+                "request": {k: v for k, v in data.items() if k != "user_name"},
+                "user_name": name,
+                "transfer_bill_no": "1330" + secrets.token_hex(14),
+                "state": "WAIT_USER_CONFIRM",
+                "package_info": "ABBQO+oYAAABAAAAAAA" + secrets.token_urlsafe(48),
+                "create_time": "2026-12-01T10:00:00+08:00",
+                "update_time": "2026-12-01T10:00:00+08:00",
+            }
+            self.bills[no] = bill
+            return self.answer(200, self._bill_answer(bill))
+
+    async def query_transfer(self, request: Request) -> Response:
+        _, refusal = await self.authenticate(request)
+        if refusal is not None:
+            return refusal
+        with self.lock:
+            bill = self.bills.get(request.path_params["no"])
+            if bill is None:
+                return self.error(404, "NOT_FOUND", "记录不存在")
+            if bill["state"] == "CANCELING":  # WeChat Pay finishes a cancel asynchronously
+                bill["state"] = "CANCELLED"
+            return self.answer(200, self._bill_record(request.path_params["no"], bill))
+
+    async def cancel_transfer(self, request: Request) -> Response:
+        _, refusal = await self.authenticate(request)
+        if refusal is not None:
+            return refusal
+        with self.lock:
+            no = request.path_params["no"]
+            bill = self.bills.get(no)
+            if bill is None:
+                return self.error(404, "NOT_FOUND", "记录不存在")
+            if bill["state"] in ("SUCCESS", "FAIL", "CANCELLED"):
+                return self.error(400, "INVALID_REQUEST", "当前单据状态不支持撤销")
+            bill["state"] = "CANCELING"
+            bill["package_info"] = None
+            return self.answer(
+                200,
+                {
+                    "out_bill_no": no,
+                    "transfer_bill_no": bill["transfer_bill_no"],
+                    "state": "CANCELING",
+                    "update_time": "2026-12-01T11:00:00+08:00",
+                },
+            )
+
+    def confirm_transfer(self, out_bill_no: str) -> None:
+        """The payee confirms in WeChat."""
+        with self.lock:
+            self.bills[out_bill_no]["state"] = "SUCCESS"
+            self.bills[out_bill_no]["package_info"] = None
+
+    def _bill_answer(self, bill: dict[str, Any]) -> dict[str, Any]:
+        answer = {
+            "out_bill_no": bill["request"]["out_bill_no"],
+            "transfer_bill_no": bill["transfer_bill_no"],
+            "create_time": bill["create_time"],
+            "state": bill["state"],
+        }
+        if bill["state"] == "WAIT_USER_CONFIRM":
+            answer["package_info"] = bill["package_info"]
+        return answer
+
+    def _bill_record(self, no: str, bill: dict[str, Any]) -> dict[str, Any]:
+        record = {
+            "mch_id": self.mchid,
+            "out_bill_no": no,
+            "transfer_bill_no": bill["transfer_bill_no"],
+            "appid": self.appid,
+            "state": bill["state"],
+            "transfer_amount": bill["request"]["transfer_amount"],
+            "transfer_remark": bill["request"]["transfer_remark"],
+            "openid": bill["request"]["openid"],
+            "create_time": bill["create_time"],
+            "update_time": bill["update_time"],
+        }
+        if bill["state"] == "WAIT_USER_CONFIRM":
+            record["package_info"] = bill["package_info"]
+        return record
+
+    # -- trade bills -------------------------------------------------------------------------
+    async def trade_bill(self, request: Request) -> Response:
+        _, refusal = await self.authenticate(request)
+        if refusal is not None:
+            return refusal
+        day = request.query_params.get("bill_date", "")
+        text = self.trade_bills.get(day)
+        if text is None:
+            return self.error(400, "NO_STATEMENT_EXIST", "账单文件不存在")
+        digest = hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
+        url = f"{self.base_url}/v3/billdownload/file?token={day}"
+        return self.answer(200, {"hash_type": "SHA1", "hash_value": digest, "download_url": url})
+
+    async def download_bill(self, request: Request) -> Response:
+        _, refusal = await self.authenticate(request)
+        if refusal is not None:
+            return refusal
+        text = self.trade_bills.get(request.query_params.get("token", ""))
+        if text is None:
+            return self.error(404, "NOT_FOUND", "账单不存在")
+        return Response(text.encode(), media_type="application/octet-stream")  # not signed
 
     # -- what the buyer and WeChat Pay do later (called from the test) --------------------
     def pay(self, out_trade_no: str) -> None:

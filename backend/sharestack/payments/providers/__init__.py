@@ -20,7 +20,18 @@ from sharestack.payments.providers.base import (
     UnsupportedOperation,
     UntrustedResponse,
 )
-from sharestack.payments.providers.factory import providers_from_settings
+from sharestack.payments.providers.factory import (
+    providers_from_settings,
+    transfer_providers_from_settings,
+)
+from sharestack.payments.providers.transfers import (
+    StatementLine,
+    StatementProvider,
+    TransferNotFound,
+    TransferProvider,
+    TransferRequest,
+    TransferState,
+)
 
 __all__ = [
     "Ack",
@@ -37,7 +48,14 @@ __all__ = [
     "ProviderUnavailable",
     "RefundNotFound",
     "RefundState",
+    "StatementLine",
+    "StatementProvider",
+    "TransferNotFound",
+    "TransferProvider",
+    "TransferRequest",
+    "TransferState",
     "UnsupportedOperation",
     "UntrustedResponse",
     "providers_from_settings",
+    "transfer_providers_from_settings",
 ]

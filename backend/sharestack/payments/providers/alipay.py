@@ -29,8 +29,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -38,6 +39,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from sharestack.payments.providers import _rsa
 from sharestack.payments.providers import alipay_notifications as notifications
 from sharestack.payments.providers import alipay_sign as sign
+from sharestack.payments.providers import alipay_transfers as transfers
 from sharestack.payments.providers._common import (
     Clock,
     check_refund_no,
@@ -65,6 +67,13 @@ from sharestack.payments.providers.base import (
     UntrustedResponse,
 )
 from sharestack.payments.providers.money import InvalidAmount, fen_to_yuan, yuan_to_fen
+from sharestack.payments.providers.statements import parse_alipay_bill
+from sharestack.payments.providers.transfers import (
+    StatementLine,
+    TransferNotFound,
+    TransferRequest,
+    TransferState,
+)
 
 NAME = "alipay"
 DEFAULT_GATEWAY = "https://openapi.alipay.com/gateway.do"
@@ -249,6 +258,51 @@ class AlipayProvider:
             amount=_fen(data.get("total_amount")),
             paid_at=parse_china_time(data.get("gmt_payment")),
         )
+
+    # -- transfers and the bill: see alipay_transfers ----------------------------------------
+    async def transfer(self, request: TransferRequest) -> TransferState:
+        method = "alipay.fund.trans.uni.transfer"
+        try:
+            data = await self._call(method, transfers.transfer_biz(request))
+        except ProviderRejected as exc:
+            if exc.code in transfers.UNKNOWN_OUTCOME:
+                raise ProviderUnavailable(f"{NAME}: {method}: {exc.code}") from None
+            raise
+        return transfers.transfer_state(data, request.transfer_no)
+
+    async def query_transfer(self, transfer_no: str) -> TransferState:
+        method = "alipay.fund.trans.common.query"
+        try:
+            data = await self._call(method, transfers.query_biz(transfer_no))
+        except ProviderRejected as exc:
+            if exc.code == "ORDER_NOT_EXIST":
+                raise TransferNotFound(exc.code, exc.message) from None
+            if exc.code in transfers.UNKNOWN_OUTCOME:
+                raise ProviderUnavailable(f"{NAME}: {method}: {exc.code}") from None
+            raise
+        return transfers.transfer_state(data, transfer_no)
+
+    async def cancel_transfer(self, transfer_no: str) -> TransferState:
+        raise UnsupportedOperation("Alipay transfers have no payee confirmation to cancel")
+
+    async def statement(self, day: date) -> list[StatementLine]:
+        """The day's trade bill: a short-lived URL from a signed answer, then a zip of GBK CSV
+        files (``statements.parse_alipay_bill``)."""
+        biz = {"bill_type": "trade", "bill_date": day.isoformat()}
+        try:
+            data = await self._call("alipay.data.dataservice.bill.downloadurl.query", biz)
+        except ProviderRejected as exc:
+            if exc.code == "isp.bill_not_exist":
+                return []
+            raise
+        url = _require(data, "bill_download_url")
+        if urlsplit(url).scheme not in ("https", "http"):
+            raise UntrustedResponse(f"{NAME}: bill URL {url[:40]!r}")
+        with unavailable_on_transport_errors(NAME):
+            response = await self._http.get(url)
+        if response.status_code != 200:
+            raise ProviderUnavailable(f"{NAME}: bill download HTTP {response.status_code}")
+        return parse_alipay_bill(response.content, NAME)
 
     # -- notifications --------------------------------------------------------------------
     def parse_notification(self, headers: Mapping[str, str], body: bytes) -> Notification:

@@ -17,6 +17,8 @@ from sharestack.payments.providers import _rsa
 from sharestack.payments.providers.alipay import AlipayConfig, AlipayProvider
 from sharestack.payments.providers.base import PaymentProvider
 from sharestack.payments.providers.sandbox import SandboxProvider, SandboxStore
+from sharestack.payments.providers.sandbox_transfers import SandboxTransfers
+from sharestack.payments.providers.transfers import StatementProvider, TransferProvider
 from sharestack.payments.providers.wechatpay import WechatPayConfig, WechatPayProvider
 from sharestack.payments.providers.wechatpay_crypto import WechatPayVerifier
 
@@ -41,6 +43,25 @@ def providers_from_settings(
     if alipay is not None:
         providers[alipay.name] = alipay
     return providers
+
+
+def transfer_providers_from_settings(
+    settings: Settings,
+) -> tuple[dict[str, TransferProvider], dict[str, StatementProvider]]:
+    """The providers payouts can send through, and those whose statements are reconciled: the
+    same adapters as ``providers_from_settings`` (WeChat Pay and Alipay do both), plus sandbox
+    transfers wherever the sandbox is enabled. The caller closes them (``aclose``)."""
+    transfers: dict[str, TransferProvider] = {}
+    statements: dict[str, StatementProvider] = {}
+    if _sandbox(settings, None) is not None:
+        transfers["sandbox"] = SandboxTransfers()
+    wechat = _wechatpay(settings)
+    if wechat is not None:
+        transfers[wechat.name] = statements[wechat.name] = wechat
+    alipay = _alipay(settings)
+    if alipay is not None:
+        transfers[alipay.name] = statements[alipay.name] = alipay
+    return transfers, statements
 
 
 def _complete(name: str, values: dict[str, Any]) -> bool:
@@ -99,6 +120,7 @@ def _wechatpay(settings: Settings) -> WechatPayProvider | None:
         verifier=verifier,
         base_url=s.wechatpay_base_url.rstrip("/"),
         timeout=s.provider_timeout_seconds,
+        transfer_scene_id=s.wechatpay_transfer_scene_id,
     )
     return WechatPayProvider(config)
 

@@ -20,17 +20,21 @@ Decisions:
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from sharestack.payments.providers import wechatpay_crypto as crypto
 from sharestack.payments.providers import wechatpay_notifications as notifications
+from sharestack.payments.providers import wechatpay_transfers as transfers
 from sharestack.payments.providers._common import (
     CHINA_TZ,
     Clock,
@@ -56,6 +60,13 @@ from sharestack.payments.providers.base import (
     UntrustedResponse,
     lower_headers,
 )
+from sharestack.payments.providers.statements import parse_wechat_trade_bill
+from sharestack.payments.providers.transfers import (
+    StatementLine,
+    TransferNotFound,
+    TransferRequest,
+    TransferState,
+)
 from sharestack.payments.providers.wechatpay_notifications import order_state, refund_state
 
 NAME = "wechatpay"
@@ -74,6 +85,7 @@ class WechatPayConfig:
     verifier: crypto.WechatPayVerifier
     base_url: str = DEFAULT_BASE_URL
     timeout: float = 10.0
+    transfer_scene_id: str = transfers.DEFAULT_SCENE_ID
 
     def __post_init__(self) -> None:
         if len(self.apiv3_key) != 32:
@@ -201,6 +213,83 @@ class WechatPayProvider:
     ) -> OrderState:
         raise UnsupportedOperation("WeChat Pay auto-renew (委托代扣) is API v2 only")
 
+    # -- transfers (商家转账) and the trade bill: see wechatpay_transfers ---------------------
+    async def transfer(self, request: TransferRequest) -> TransferState:
+        cfg = self._config
+        headers: dict[str, str] = {}
+        encrypted = None
+        if request.real_name:
+            serial, key = self._encryption_key()
+            encrypted = transfers.encrypt_sensitive(key, request.real_name)
+            headers["Wechatpay-Serial"] = serial
+        body = transfers.transfer_body(
+            request, appid=cfg.appid, scene_id=cfg.transfer_scene_id, encrypted_name=encrypted
+        )
+        data = await self._call("POST", "/v3/fund-app/mch-transfer/transfer-bills", body, headers)
+        return transfers.transfer_state(data, request.transfer_no)
+
+    async def query_transfer(self, transfer_no: str) -> TransferState:
+        path = f"/v3/fund-app/mch-transfer/transfer-bills/out-bill-no/{quote(transfer_no, safe='')}"
+        try:
+            data = await self._call("GET", path)
+        except ProviderRejected as exc:
+            if exc.code == "NOT_FOUND":
+                raise TransferNotFound(exc.code, exc.message) from None
+            raise
+        return transfers.transfer_state(data, transfer_no)
+
+    async def cancel_transfer(self, transfer_no: str) -> TransferState:
+        path = (
+            f"/v3/fund-app/mch-transfer/transfer-bills/out-bill-no/"
+            f"{quote(transfer_no, safe='')}/cancel"
+        )
+        try:
+            data = await self._call("POST", path, {})
+        except ProviderRejected as exc:
+            if exc.code == "NOT_FOUND":
+                raise TransferNotFound(exc.code, exc.message) from None
+            raise
+        return transfers.transfer_state(data, transfer_no)
+
+    async def statement(self, day: date) -> list[StatementLine]:
+        """The day's trade bill (``bill_type=ALL``). The download is not signed by WeChat Pay;
+        its SHA-1 from the signed first answer proves it instead."""
+        try:
+            data = await self._call("GET", f"/v3/bill/tradebill?bill_date={day.isoformat()}")
+        except ProviderRejected as exc:
+            if exc.code == "NO_STATEMENT_EXIST":
+                return []  # no payment or refund that day
+            raise
+        content = await self._download(_str(data, "download_url"))
+        expected = str(data.get("hash_value", "")).lower()
+        if str(data.get("hash_type", "SHA1")).upper() != "SHA1" or not hmac.compare_digest(
+            hashlib.sha1(content, usedforsecurity=False).hexdigest(), expected
+        ):
+            raise UntrustedResponse(f"{NAME}: the trade bill does not match its hash")
+        return parse_wechat_trade_bill(content.decode("utf-8"), NAME)
+
+    def _encryption_key(self) -> tuple[str, rsa.RSAPublicKey]:
+        verifier = self._config.verifier
+        if verifier.public_key_id and verifier.public_key is not None:
+            return verifier.public_key_id, verifier.public_key
+        serial, key = next(iter(verifier.platform_keys.items()))
+        return serial, key
+
+    async def _download(self, url: str) -> bytes:
+        """A bill file: signed request, unsigned answer. Only from our API host: the request
+        carries our Authorization header."""
+        base, target = urlsplit(self._config.base_url), urlsplit(url)
+        if (target.scheme, target.netloc) != (base.scheme, base.netloc):
+            raise UntrustedResponse(f"{NAME}: bill download from another host {target.netloc!r}")
+        path = target.path + (f"?{target.query}" if target.query else "")
+        response = await self._send("GET", path, "", {})
+        if response.status_code >= 500 or response.status_code == 429:
+            raise ProviderUnavailable(f"{NAME}: bill download HTTP {response.status_code}")
+        if response.status_code >= 400:
+            error = _json_or_empty(response.content)
+            raise ProviderRejected(str(error.get("code", response.status_code)))
+        return response.content
+
     # -- notifications --------------------------------------------------------------------
     def parse_notification(self, headers: Mapping[str, str], body: bytes) -> Notification:
         with counting_rejections(NAME):
@@ -223,10 +312,38 @@ class WechatPayProvider:
 
     # -- transport ------------------------------------------------------------------------
     async def _call(
-        self, method: str, path: str, payload: Mapping[str, Any] | None = None
+        self,
+        method: str,
+        path: str,
+        payload: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
         cfg = self._config
         body = "" if payload is None else json.dumps(payload, ensure_ascii=False)
+        response = await self._send(method, path, body, extra_headers or {}, payload is not None)
+        if response.status_code >= 500 or response.status_code == 429:
+            raise ProviderUnavailable(f"{NAME}: HTTP {response.status_code} {response.text[:200]}")
+        if response.status_code >= 400:
+            error = _json_or_empty(response.content)
+            raise ProviderRejected(
+                str(error.get("code", response.status_code)), str(error.get("message", ""))
+            )
+        reason = cfg.verifier.check(
+            lower_headers(response.headers), response.content, self._clock()
+        )
+        if reason is not None:
+            raise UntrustedResponse(f"{NAME}: answer to {method} {path}: {reason}")
+        return _json_or_empty(response.content)
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        body: str,
+        extra_headers: Mapping[str, str],
+        has_body: bool = False,
+    ) -> httpx.Response:
+        cfg = self._config
         timestamp = str(int(self._clock()))
         headers = {
             "Authorization": crypto.authorization(
@@ -242,27 +359,15 @@ class WechatPayProvider:
             "Accept": "application/json",
             "User-Agent": "sharestack",
         }
-        if payload is not None:
+        if has_body:
             headers["Content-Type"] = "application/json"
         if cfg.verifier.public_key_id:
             headers["Wechatpay-Serial"] = cfg.verifier.public_key_id
+        headers.update(extra_headers)
         with unavailable_on_transport_errors(NAME):
-            response = await self._http.request(
+            return await self._http.request(
                 method, cfg.base_url + path, content=body.encode(), headers=headers
             )
-        if response.status_code >= 500 or response.status_code == 429:
-            raise ProviderUnavailable(f"{NAME}: HTTP {response.status_code} {response.text[:200]}")
-        if response.status_code >= 400:
-            error = _json_or_empty(response.content)
-            raise ProviderRejected(
-                str(error.get("code", response.status_code)), str(error.get("message", ""))
-            )
-        reason = cfg.verifier.check(
-            lower_headers(response.headers), response.content, self._clock()
-        )
-        if reason is not None:
-            raise UntrustedResponse(f"{NAME}: answer to {method} {path}: {reason}")
-        return _json_or_empty(response.content)
 
 
 def _json_or_empty(content: bytes) -> dict[str, Any]:

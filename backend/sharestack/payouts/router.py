@@ -1,0 +1,160 @@
+"""Creators' money: balance, ledger entries, payout accounts, payouts and monthly statements.
+Everything is the caller's own; money that decides something is read on the primary
+(``WriteSessionDep``), display reads may come from a replica."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Path, Query, status
+from fastapi.responses import Response
+
+from sharestack.callers.dependencies import CurrentCaller
+from sharestack.dependencies import CursorsDep, ReadSessionDep, SettingsDep, WriteSessionDep
+from sharestack.errors import documented
+from sharestack.ledger import service as ledger_service
+from sharestack.ledger.schemas import LedgerEntryPage
+from sharestack.payouts import service, statements
+from sharestack.payouts.rules import PayoutPolicy
+from sharestack.payouts.schemas import (
+    BalanceRead,
+    PayoutAccountCreate,
+    PayoutAccountRead,
+    PayoutCreate,
+    PayoutPage,
+    PayoutRead,
+)
+
+router = APIRouter(tags=["payouts"])
+
+Cursor = Annotated[str | None, Query(description="next_cursor of the previous page")]
+Limit = Annotated[int, Query(ge=1, le=50)]
+Id = Annotated[int, Path(ge=1, le=2**63 - 1)]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="1-64 visible ASCII characters; a repeat within 24 h returns the first answer",
+    ),
+]
+Month = Annotated[str, Path(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM")]
+Currency = Annotated[str, Query(pattern=r"^[A-Z]{3}$")]
+
+SIGNED_IN = {401: "not signed in", 429: "rate limited"}
+BAD_CURSOR = {422: "invalid cursor or limit"}
+
+
+@router.get("/me/balance", responses=documented(SIGNED_IN))
+async def my_balance(caller: CurrentCaller, session: ReadSessionDep) -> BalanceRead:
+    """Pending (held), available (may be paid out) and in transit (being paid out), per
+    currency, in minor units."""
+    return await service.balance(session, caller.user_id)
+
+
+@router.get("/me/ledger", responses=documented(SIGNED_IN | BAD_CURSOR))
+async def my_ledger(
+    caller: CurrentCaller,
+    session: ReadSessionDep,
+    cursors: CursorsDep,
+    cursor: Cursor = None,
+    limit: Limit = 20,
+) -> LedgerEntryPage:
+    """The caller's ledger entries, newest first, in keyset pages."""
+    return await ledger_service.entries_page(session, cursors, caller.user_id, cursor, limit)
+
+
+@router.post(
+    "/me/payout-accounts",
+    status_code=status.HTTP_201_CREATED,
+    responses=documented(SIGNED_IN | {422: "identity does not fit the provider, or no name"}),
+)
+async def create_payout_account(
+    body: PayoutAccountCreate, caller: CurrentCaller, session: WriteSessionDep
+) -> PayoutAccountRead:
+    """Register where payouts go. The real name is stored for the providers' checks and only
+    ever shown masked."""
+    return service.present_account(await service.create_account(session, caller.user_id, body))
+
+
+@router.get("/me/payout-accounts", responses=documented(SIGNED_IN))
+async def my_payout_accounts(
+    caller: CurrentCaller, session: WriteSessionDep
+) -> list[PayoutAccountRead]:
+    return [
+        service.present_account(a) for a in await service.list_accounts(session, caller.user_id)
+    ]
+
+
+@router.post(
+    "/payouts",
+    status_code=status.HTTP_201_CREATED,
+    response_model=PayoutRead,
+    responses=documented(
+        SIGNED_IN
+        | {
+            404: "payout_account_not_found: not one of the caller's payout accounts",
+            409: "insufficient_funds: more than the available balance; "
+            "idempotency_key_in_flight: the key's first request is still running",
+            422: "validation_error, payout_below_minimum, real_name_required, "
+            "idempotency_key_invalid (missing header) or idempotency_key_reused (other body)",
+            429: "payout_daily_limit (Retry-After: until the next Beijing day) or rate limited",
+            503: "the database was briefly unavailable; retry with the same key",
+        }
+    ),
+)
+async def create_payout(
+    body: PayoutCreate,
+    caller: CurrentCaller,
+    session: WriteSessionDep,
+    settings: SettingsDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """Pay out ``amount`` of the available balance to one of the caller's payout accounts. The
+    amount moves to in transit at once; the transfer is sent within a minute. With the same
+    ``Idempotency-Key`` (and body) the first answer is returned again, status and body alike
+    (``Idempotent-Replayed: true``)."""
+    stored = await service.request_payout(
+        session, caller.user_id, idempotency_key, body, PayoutPolicy.from_settings(settings)
+    )
+    headers = {"Idempotent-Replayed": "true"} if stored.replayed else {}
+    return Response(
+        stored.body, status_code=stored.status_code, media_type="application/json", headers=headers
+    )
+
+
+@router.get("/payouts", responses=documented(SIGNED_IN | BAD_CURSOR))
+async def my_payouts(
+    caller: CurrentCaller,
+    session: ReadSessionDep,
+    cursors: CursorsDep,
+    cursor: Cursor = None,
+    limit: Limit = 20,
+) -> PayoutPage:
+    """The caller's payouts, newest first, in keyset pages."""
+    return await service.page(session, cursors, caller.user_id, cursor, limit)
+
+
+@router.get("/payouts/{payout_id}", responses=documented(SIGNED_IN | {404: "no such payout"}))
+async def my_payout(payout_id: Id, caller: CurrentCaller, session: WriteSessionDep) -> PayoutRead:
+    return service.present(await service.get(session, caller.user_id, payout_id))
+
+
+@router.get(
+    "/me/statements/{month}.csv",
+    response_class=Response,
+    responses={
+        200: {"content": {"text/csv": {}}, "description": "date,kind,reference,amount,balance"},
+        **documented(SIGNED_IN | {422: "invalid_month: not YYYY-MM"}),
+    },
+)
+async def my_statement(
+    month: Month, caller: CurrentCaller, session: ReadSessionDep, currency: Currency = "CNY"
+) -> Response:
+    """The month's statement (Beijing time): opening balance, every payment, fee, refund and
+    payout, closing balance; amounts in yuan with two decimals."""
+    body = await statements.monthly_csv(session, caller.user_id, month, currency)
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="statement-{month}.csv"'},
+    )
