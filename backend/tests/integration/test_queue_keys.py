@@ -31,7 +31,8 @@ async def test_queue_keys_carry_the_prefix(redis_prefix: str) -> None:
     assert f"{prefix}q:default:job:outbox:1" in keys
 
     job = await queue.dequeue(timeout=1)
-    assert job is not None and job.key == "outbox:1"
+    assert job is not None
+    assert job.key == "outbox:1"
     assert job.id == f"{prefix}q:default:job:outbox:1"
     assert (await queue.job("outbox:1")) is not None
     assert await jobs.counts() == (0, 1)
