@@ -5,7 +5,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from sharestack.config import get_settings
+from sharestack.config import Settings, get_settings
+
+
+def _migrate_or_exit(settings: Settings, revision: str, downgrade: bool) -> None:
+    """Migrate; a set-up problem (e.g. the database cannot be created) ends the command with a
+    message saying what to do, not a traceback."""
+    from sharestack.db.migrate import DatabaseSetupError, migrate
+
+    try:
+        asyncio.run(migrate(settings, revision, downgrade=downgrade))
+    except DatabaseSetupError as exc:
+        raise SystemExit(f"sharestack: {exc}") from None
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -27,12 +38,11 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     settings = get_settings()
 
-    from sharestack.db.migrate import migrate as run_migrations
     from sharestack.logging import configure_logging
 
     configure_logging(settings.log_level)
     if args.command == "migrate":
-        asyncio.run(run_migrations(settings, args.revision, downgrade=args.downgrade))
+        _migrate_or_exit(settings, args.revision, args.downgrade)
         return
 
     if args.command == "worker":
@@ -42,7 +52,7 @@ def main(argv: list[str] | None = None) -> None:
         return
 
     if not args.no_migrate:
-        asyncio.run(run_migrations(settings))
+        _migrate_or_exit(settings, "head", False)
     import uvicorn
 
     uvicorn.run(

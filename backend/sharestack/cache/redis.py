@@ -1,7 +1,12 @@
 """Redis clients, one per role, each with its own key prefix.
 
-Roles: ``sessions`` (DB 0), ``cache`` (DB 1), ``queue`` (DB 2), ``ratelimit`` (DB 3). Each role
-has its own URL setting, so moving a role to its own instance needs configuration, not code. With
+Roles: ``sessions`` (DB 0), ``cache`` (DB 1), ``queue`` (DB 2), ``ratelimit`` (DB 3) when
+``REDIS_URL`` names no DB. A ``REDIS_URL`` that names one (``redis://host/12``) means *that DB for
+every role*: a provider or a shared server that grants one DB number must not find us writing to
+the next three, and Redis Cluster has DB 0 only. Roles never depend on DBs for separation: every
+key starts with ``REDIS_KEY_PREFIX`` and a segment of its own role (``sess:``, ``cache:``, ``q:``,
+``rl:``). Each role also has its own URL setting, so moving a role to its own instance needs
+configuration, not code. With
 no Redis configured, every role is served by one in-process fakeredis server (embedded default):
 the same client API, the same code paths.
 
@@ -36,7 +41,8 @@ def role_url(settings: Settings, role: str) -> str | None:
     if settings.redis_url is None:
         return None
     base = settings.redis_url.rstrip("/")
-    # REDIS_URL names the instance; the role picks its DB unless the URL already names one.
+    # REDIS_URL names the instance; the role picks its DB unless the URL already names one, in
+    # which case every role uses that DB (see the module docstring).
     scheme, _, rest = base.partition("://")
     if "/" in rest and rest.rsplit("/", 1)[1].isdigit():
         return base

@@ -14,7 +14,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.compiler import DDLCompiler
 
 CHARSET = "utf8mb4"
 COLLATION = "utf8mb4_unicode_ci"
@@ -32,6 +34,22 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+@compiles(sa.PrimaryKeyConstraint, "mysql", "mariadb")
+def _unnamed_primary_key(
+    constraint: sa.PrimaryKeyConstraint, compiler: DDLCompiler, **kw: Any
+) -> str:
+    """``PRIMARY KEY (id)`` without ``CONSTRAINT pk_x`` on MySQL/MariaDB.
+
+    A MySQL primary key is always named ``PRIMARY``: the server drops the name and warns
+    (``Name 'pk_users' ignored for PRIMARY key``, once per table on every fresh migration).
+    The metadata and the migrations keep the names (the convention test, SQLite, and
+    ``alembic check``, which does not compare primary key names); only the DDL sent to MySQL
+    leaves them out. Alembic's own ``alembic_version_pkc`` goes the same way."""
+    ddl = compiler.visit_primary_key_constraint(constraint, **kw)
+    return ddl[ddl.index("PRIMARY KEY") :] if "PRIMARY KEY" in ddl else ddl
+
 
 # BIGINT AUTO_INCREMENT on MySQL (InnoDB clusters rows on the primary key, so ids must grow);
 # SQLite only auto-increments an INTEGER PRIMARY KEY, which is 64-bit there anyway.

@@ -5,19 +5,17 @@ the worker. Both open the same :class:`~sharestack.resources.Resources` and impo
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from saq import CronJob, Worker
 
+from sharestack.config import Settings
 from sharestack.jobs import registry
 from sharestack.jobs.outbox import OutboxRelay
 from sharestack.jobs.queue import InProcessJobQueue, JobQueue, RedisJobQueue, saq_queue
 from sharestack.jobs.schedule import SCHEDULE
 from sharestack.metrics.registry import JOBS_RUN
 from sharestack.resources import Resources
-
-if TYPE_CHECKING:
-    from sharestack.config import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +24,23 @@ def queue_for(ctx: Resources) -> JobQueue:
     if ctx.redis.embedded:
         return InProcessJobQueue(ctx)
     return RedisJobQueue(saq_queue(ctx.redis.queue, ctx.redis.prefix))
+
+
+def announce_job_runner(settings: Settings, embedded: bool) -> None:
+    """Say at start-up where jobs run. With a queue Redis the API only queues them: without a
+    worker (``make worker``) they wait forever, which ``make run`` alone gives a developer, so
+    that case is a WARNING; a deployment runs its workers and hears it at INFO."""
+    if embedded:
+        logger.info("jobs run inside the API process (no Redis configured)")
+        return
+    message = (
+        "jobs are queued in Redis and run only in a worker process: start one with "
+        "`make worker` (python -m sharestack worker)"
+    )
+    if settings.environment == "development":
+        logger.warning(message)
+    else:
+        logger.info(message)
 
 
 class ApiJobs:
@@ -37,6 +52,7 @@ class ApiJobs:
         self.relay = OutboxRelay(ctx.db, self.queue)
 
     def start(self) -> None:
+        announce_job_runner(self.ctx.settings, self.ctx.redis.embedded)
         self.ctx.db.after_commit_hooks.append(self.relay.after_commit)
         self.relay.start()
 

@@ -45,3 +45,40 @@ def test_every_family_has_a_ttl_and_a_shorter_negative_ttl() -> None:
 def test_bad_rate_limit_settings_fail_at_start_up() -> None:
     with pytest.raises(ValueError, match="rate limit"):
         Settings(_env_file=None, rate_limit_auth="ten per minute")
+
+
+def test_a_redis_url_naming_a_db_is_that_db_for_every_role() -> None:
+    """The README's rule: no DB in REDIS_URL gives DB 0-3 by role; a DB in it is used for all
+    four roles (a granted DB number is never exceeded), and role URLs still win."""
+    from sharestack.cache.redis import ROLE_DB, role_url
+
+    plain = Settings(_env_file=None, redis_url="redis://:pw@redis:6379")
+    assert {r: role_url(plain, r) for r in ROLE_DB} == {
+        "sessions": "redis://:pw@redis:6379/0",
+        "cache": "redis://:pw@redis:6379/1",
+        "queue": "redis://:pw@redis:6379/2",
+        "ratelimit": "redis://:pw@redis:6379/3",
+    }
+    named = Settings(_env_file=None, redis_url="redis://redis:6379/12")
+    assert {role_url(named, r) for r in ROLE_DB} == {"redis://redis:6379/12"}
+    own = Settings(_env_file=None, redis_url="redis://redis/12", redis_cache_url="redis://c/0")
+    assert role_url(own, "cache") == "redis://c/0"
+    assert role_url(own, "sessions") == "redis://redis/12"
+
+
+def test_roles_sharing_a_db_never_share_a_key() -> None:
+    from sharestack.cache.redis import RedisRoles
+    from sharestack.jobs.queue import queue_name
+
+    roles = RedisRoles.from_settings(Settings(_env_file=None, redis_key_prefix="ss:"))
+    # As resources.py and state.py build them: sessions, cache, rate limits; and the queue.
+    prefixes = [
+        roles.key("sess", ""),
+        roles.key("cache", ""),
+        roles.key("rl", ""),
+        queue_name("ss:"),
+    ]
+    assert all(p.startswith("ss:") for p in prefixes)
+    for a in prefixes:
+        for b in prefixes:
+            assert a == b or not b.startswith(a), (a, b)
