@@ -13,10 +13,13 @@ same one on every database: :func:`canonical_slug` and :func:`canonical_email`.
 from __future__ import annotations
 
 import unicodedata
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, Any
 
 import idna
-from pydantic import AfterValidator
+from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import core_schema
 
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 _LINE_BREAKS = frozenset("\n\r\t")
@@ -42,8 +45,43 @@ def multi_line(value: str) -> str:
     return _refuse(value, _LINE_BREAKS)
 
 
-SingleLine = AfterValidator(single_line)
-MultiLine = AfterValidator(multi_line)
+_CONTROL = "\\u0000-\\u001f\\u007f-\\u009f\\u202a-\\u202e\\u2066-\\u2069"
+# What the validators enforce, said in the OpenAPI document too (JSON Schema ``pattern``): a
+# single-line text has no control character and, stripped, is not empty; a multi-line one may
+# hold line breaks and tabs.
+SINGLE_LINE_PATTERN = f"^[^{_CONTROL}]*[^\\s{_CONTROL}][^{_CONTROL}]*$"
+MULTI_LINE_PATTERN = (
+    "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f"
+    "\\u202a-\\u202e\\u2066-\\u2069]*$"
+)
+
+
+@dataclass(frozen=True)
+class _TextRule:
+    """Annotated metadata: validates after the field's own constraints, and states the rule as
+    the field's JSON Schema ``pattern``."""
+
+    allowed: frozenset[str]
+    pattern: str
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        allowed = self.allowed
+        return core_schema.no_info_after_validator_function(
+            lambda value: _refuse(value, allowed), handler(source)
+        )
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        json_schema = handler.resolve_ref_schema(handler(schema))
+        json_schema["pattern"] = self.pattern
+        return json_schema
+
+
+SingleLine = _TextRule(frozenset(), SINGLE_LINE_PATTERN)
+MultiLine = _TextRule(_LINE_BREAKS, MULTI_LINE_PATTERN)
 SingleLineText = Annotated[str, SingleLine]
 MultiLineText = Annotated[str, MultiLine]
 

@@ -32,10 +32,14 @@ from sharestack.payments.schemas import (
     SandboxPayRead,
 )
 
-router = APIRouter(tags=["payments"])
+router = APIRouter(
+    tags=["payments"], responses=errors(404)
+)  # lookups by id: 404 when not the caller's
 # Mounted outside the per-IP API rate limit: providers deliver (and retry) from a few
 # addresses, and a refused notification is only delivered again.
-webhook_router = APIRouter(tags=["payments"])
+webhook_router = APIRouter(
+    tags=["payments"], responses=errors(404)
+)  # lookups by id: 404 when not the caller's
 
 Id = Annotated[int, Path(ge=1, le=2**63 - 1)]
 IdempotencyKey = Annotated[

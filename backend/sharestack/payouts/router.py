@@ -14,6 +14,7 @@ from sharestack.dependencies import CursorsDep, ReadSessionDep, SettingsDep, Wri
 from sharestack.errors import documented
 from sharestack.ledger import service as ledger_service
 from sharestack.ledger.schemas import LedgerEntryPage
+from sharestack.openapi import errors
 from sharestack.payouts import service, statements
 from sharestack.payouts.rules import PayoutPolicy
 from sharestack.payouts.schemas import (
@@ -25,7 +26,9 @@ from sharestack.payouts.schemas import (
     PayoutRead,
 )
 
-router = APIRouter(tags=["payouts"])
+router = APIRouter(
+    tags=["payouts"], responses=errors(404)
+)  # lookups by id: 404 when not the caller's
 
 Cursor = Annotated[str | None, Query(description="next_cursor of the previous page")]
 Limit = Annotated[int, Query(ge=1, le=50)]

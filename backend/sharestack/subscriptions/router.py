@@ -10,6 +10,7 @@ from fastapi import APIRouter, Path, Query, status
 
 from sharestack.callers.dependencies import CurrentCaller
 from sharestack.dependencies import CursorsDep, ReadSessionDep, WriteSessionDep
+from sharestack.openapi import errors
 from sharestack.subscriptions import lifecycle, plans, service
 from sharestack.subscriptions.schemas import (
     Page,
@@ -19,7 +20,9 @@ from sharestack.subscriptions.schemas import (
     SubscriptionRead,
 )
 
-router = APIRouter(tags=["subscriptions"])
+router = APIRouter(
+    tags=["subscriptions"], responses=errors(404, 409)
+)  # lookups by id: 404 when not the caller's
 
 Id = Annotated[int, Path(ge=1, le=2**63 - 1)]
 Cursor = Annotated[str | None, Query()]  # a cursor that does not verify is a 422
