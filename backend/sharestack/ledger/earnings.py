@@ -83,8 +83,10 @@ async def record_payment(
     processor_fee_amount: int = 0,
     *,
     policy: LedgerPolicy | None = None,
+    external_reference: str | None = None,
 ) -> Journal:
-    """A captured payment: its gross is pending for the creator, less the platform fee."""
+    """A captured payment: its gross is pending for the creator, less the platform fee.
+    ``external_reference`` is the order number the provider's statement will list."""
     if gross_amount <= 0 or processor_fee_amount < 0:
         raise ValueError("a payment has a positive gross and a non-negative processor fee")
     policy = policy or LedgerPolicy.from_settings()
@@ -99,6 +101,7 @@ async def record_payment(
         kind="payment",
         reference_type="payment",
         reference_id=payment_id,
+        external_reference=external_reference,
     )
 
 
@@ -147,7 +150,12 @@ async def release_holds(
 
 
 async def record_refund(
-    session: WriteSession, refund_id: int, payment_id: int, amount: int
+    session: WriteSession,
+    refund_id: int,
+    payment_id: int,
+    amount: int,
+    *,
+    external_reference: str | None = None,
 ) -> Journal:
     """Return ``amount`` of a payment to its provider: from the creator's pending balance while
     the payment is held, from available once released (which may then go negative: the creator
@@ -190,5 +198,11 @@ async def record_refund(
         released=released,
     )
     return await post_journal(
-        session, legs, key=key, kind="refund", reference_type="payment", reference_id=payment_id
+        session,
+        legs,
+        key=key,
+        kind="refund",
+        reference_type="payment",
+        reference_id=payment_id,
+        external_reference=external_reference,
     )

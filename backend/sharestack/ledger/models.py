@@ -121,6 +121,8 @@ class LedgerJournal(Base):
         ),
         # The hold release sweep: payment journals older than the hold period.
         sa.Index("ix_ledger_journals_kind_created_at", "kind", "created_at"),
+        # Reconciliation: the journals of the order and refund numbers on a provider statement.
+        sa.Index("ix_ledger_journals_external_reference", "external_reference"),
         TABLE_OPTIONS,
     )
 
@@ -131,6 +133,9 @@ class LedgerJournal(Base):
     )
     reference_type: Mapped[str] = mapped_column(sa.String(32), nullable=False)
     reference_id: Mapped[int] = mapped_column(BigInt, nullable=False)
+    # The number the provider knows the event by (a payment's out_trade_no, a refund's
+    # out_refund_no): what its statement lists, so what reconciliation matches on.
+    external_reference: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
 
 

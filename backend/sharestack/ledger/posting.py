@@ -132,6 +132,7 @@ async def post_journal(
     kind: JournalKind,
     reference_type: str,
     reference_id: int,
+    external_reference: str | None = None,
 ) -> Journal:
     """Post ``legs`` as one journal, or return the journal already posted under ``key``.
 
@@ -169,7 +170,7 @@ async def post_journal(
 
     now = utcnow()
     if not await repository.claim_journal_key(
-        session, key, kind, reference_type, reference_id, now
+        session, key, kind, reference_type, reference_id, now, external_reference
     ):
         # A posting of the same key over other accounts committed while we checked.
         found = await existing_journal(session, key)

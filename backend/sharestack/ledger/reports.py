@@ -35,21 +35,29 @@ class LedgerItem:
     currency: str
     amount: int
     created_at: datetime
+    # The provider's number for it (``ledger_journals.external_reference``); a journal posted
+    # without one is named by its journal key, so that it can only ever show as a mismatch.
+    reference: str
 
     @property
-    def key(self) -> tuple[ItemKind, int]:
-        return (self.kind, self.refund_id if self.refund_id is not None else self.payment_id)
+    def key(self) -> tuple[ItemKind, str]:
+        return (self.kind, self.reference)
 
 
-def _chunks(values: Sequence[int]) -> Iterator[Sequence[int]]:
+def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
     for start in range(0, len(values), _CHUNK):
         yield values[start : start + _CHUNK]
 
 
-def _payments_query(provider: str) -> sa.Select[int, str, int, datetime]:
+_Payment = sa.Row[int, str | None, str, int, datetime]
+_Refund = sa.Row[str, int, str | None, str, int, datetime]
+
+
+def _payments_query(provider: str) -> sa.Select[int, str | None, str, int, datetime]:
     return (
         sa.select(
             LedgerJournal.reference_id,
+            LedgerJournal.external_reference,
             LedgerTransfer.currency,
             LedgerTransfer.amount,
             LedgerJournal.created_at,
@@ -65,11 +73,12 @@ def _payments_query(provider: str) -> sa.Select[int, str, int, datetime]:
     )
 
 
-def _refunds_query(provider: str) -> sa.Select[str, int, str, int, datetime]:
+def _refunds_query(provider: str) -> sa.Select[str, int, str | None, str, int, datetime]:
     return (
         sa.select(
             LedgerJournal.journal_key,
             LedgerJournal.reference_id,
+            LedgerJournal.external_reference,
             LedgerTransfer.currency,
             sa.func.sum(LedgerTransfer.amount),
             LedgerJournal.created_at,
@@ -85,19 +94,21 @@ def _refunds_query(provider: str) -> sa.Select[str, int, str, int, datetime]:
             LedgerJournal.id,
             LedgerJournal.journal_key,
             LedgerJournal.reference_id,
+            LedgerJournal.external_reference,
             LedgerTransfer.currency,
             LedgerJournal.created_at,
         )
     )
 
 
-def _payment(row: sa.Row[int, str, int, datetime]) -> LedgerItem:
-    return LedgerItem("payment", row[0], None, row[1], int(row[2]), row[3])
+def _payment(row: _Payment) -> LedgerItem:
+    reference = row[1] or f"payment:{row[0]}"
+    return LedgerItem("payment", row[0], None, row[2], int(row[3]), row[4], reference)
 
 
-def _refund(row: sa.Row[str, int, str, int, datetime]) -> LedgerItem:
+def _refund(row: _Refund) -> LedgerItem:
     refund_id = int(row[0].split(":", 1)[1])
-    return LedgerItem("refund", row[1], refund_id, row[2], int(row[3]), row[4])
+    return LedgerItem("refund", row[1], refund_id, row[3], int(row[4]), row[5], row[2] or row[0])
 
 
 async def provider_items(
@@ -115,22 +126,20 @@ async def provider_items(
 async def items_by_reference(
     session: ReadSession,
     provider: str,
-    payment_ids: Collection[int],
-    refund_ids: Collection[int],
+    trade_nos: Collection[str],
+    refund_nos: Collection[str],
 ) -> list[LedgerItem]:
-    """The ledger's record of these payments and refunds, whenever they were recorded (an
-    event near midnight may be on the provider's other day); looked up by journal key."""
+    """The ledger's record of these order and refund numbers, whenever it was made (an event
+    near midnight may be on the provider's other day; ``ix_ledger_journals_external_reference``)."""
     items: list[LedgerItem] = []
-    for chunk in _chunks(sorted(set(payment_ids))):
-        keys = [f"payment:{i}" for i in chunk]
+    for chunk in _chunks(sorted(set(trade_nos))):
         rows = await session.execute(
-            _payments_query(provider).where(LedgerJournal.journal_key.in_(keys))
+            _payments_query(provider).where(LedgerJournal.external_reference.in_(chunk))
         )
         items.extend(map(_payment, rows))
-    for chunk in _chunks(sorted(set(refund_ids))):
-        keys = [f"refund:{i}" for i in chunk]
+    for chunk in _chunks(sorted(set(refund_nos))):
         refunds = await session.execute(
-            _refunds_query(provider).where(LedgerJournal.journal_key.in_(keys))
+            _refunds_query(provider).where(LedgerJournal.external_reference.in_(chunk))
         )
         items.extend(map(_refund, refunds))
     return items

@@ -121,6 +121,7 @@ async def claim_journal_key(
     reference_type: str,
     reference_id: int,
     now: datetime,
+    external_reference: str | None = None,
 ) -> bool:
     """Insert the journal's header row; False when the key exists already. A concurrent
     uncommitted insert of the same key makes this wait for that transaction: False after it
@@ -132,6 +133,7 @@ async def claim_journal_key(
         "kind": kind,
         "reference_type": reference_type,
         "reference_id": reference_id,
+        "external_reference": external_reference,
         "created_at": now,
     }
     if _is_mysql(session):

@@ -31,6 +31,7 @@ from sharestack.payments.providers import (
     ProviderRejected,
     ProviderUnavailable,
     UnsupportedOperation,
+    references,
 )
 from sharestack.payments.providers import CheckoutAction as ProviderAction
 from sharestack.payments.schemas import (
@@ -105,7 +106,7 @@ async def create(
         refunded_amount=0,
         status="pending",
         provider=provider.name,
-        out_trade_no=f"ck{record_id:012d}",
+        out_trade_no=references.checkout_trade_no(record_id),
         idempotency_key=f"checkout:{record_id}",
     )
     await repository.add(session, payment)

@@ -22,7 +22,12 @@ from sharestack.payments.exceptions import (
     RefundRejected,
 )
 from sharestack.payments.models import Payment, Refund
-from sharestack.payments.providers import PaymentProvider, ProviderRejected, ProviderUnavailable
+from sharestack.payments.providers import (
+    PaymentProvider,
+    ProviderRejected,
+    ProviderUnavailable,
+    references,
+)
 from sharestack.payments.schemas import RefundCreate, RefundRead
 from sharestack.subscriptions import service as subscriptions_service
 
@@ -78,7 +83,7 @@ async def create(
         amount=amount,
         currency=payment.currency,
         status="pending",
-        out_refund_no=f"rf{record_id:012d}",
+        out_refund_no=references.refund_no(record_id),
         reason=data.reason,
     )
     await repository.add(session, refund)

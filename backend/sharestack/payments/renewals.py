@@ -25,6 +25,7 @@ from sharestack.payments.providers import (
     PaymentProvider,
     ProviderError,
     ProviderUnavailable,
+    references,
 )
 from sharestack.subscriptions import service as subscriptions_service
 
@@ -50,6 +51,9 @@ async def _claim(db: Database, settings: Settings, limit: int) -> tuple[int, lis
             session, [c.subscription_id for c in claims]
         )
         for claim in claims:
+            out_trade_no = references.renewal_trade_no(
+                claim.subscription_id, claim.period, claim.attempt
+            )
             payment = Payment(
                 user_id=claim.subscriber_id,
                 subscription_id=claim.subscription_id,
@@ -58,8 +62,8 @@ async def _claim(db: Database, settings: Settings, limit: int) -> tuple[int, lis
                 currency=claim.currency,
                 refunded_amount=0,
                 status="pending",
-                out_trade_no=claim.out_trade_no,
-                idempotency_key=f"renewal:{claim.out_trade_no}",
+                out_trade_no=out_trade_no,
+                idempotency_key=f"renewal:{out_trade_no}",
                 provider="",
             )
             agreement = agreements.get(claim.subscription_id)
@@ -81,7 +85,7 @@ async def _claim(db: Database, settings: Settings, limit: int) -> tuple[int, lis
                     payment.id,
                     agreement.provider,
                     agreement.agreement_no,
-                    claim.out_trade_no,
+                    out_trade_no,
                     claim.amount,
                     claim.plan_name[:100],
                 )

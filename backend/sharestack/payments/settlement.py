@@ -76,6 +76,7 @@ async def _credit_creator(session: WriteSession, payment: Payment, settings: Set
         payment.currency,
         payment.amount,
         policy=LedgerPolicy.from_settings(settings),
+        external_reference=payment.out_trade_no,
     )
 
 
@@ -100,7 +101,13 @@ async def apply_refund_state(session: WriteSession, refund: Refund, state: Refun
         if not moved:
             return "no_change"
         # Reversed in the ledger in the same transaction, from pending or available.
-        await ledger_earnings.record_refund(session, refund.id, refund.payment_id, refund.amount)
+        await ledger_earnings.record_refund(
+            session,
+            refund.id,
+            refund.payment_id,
+            refund.amount,
+            external_reference=refund.out_refund_no,
+        )
         return "succeeded"
     if state.status == "failed":
         if not await repository.transition_refund(session, refund, "failed"):

@@ -1,9 +1,11 @@
 """Daily reconciliation: every line of a provider's statement against the ledger, by order (or
 refund) number and amount.
 
-``match`` is the rule, pure: a statement line whose number is ours (``references``) must have a
-ledger item of the same kind and amount, whenever the ledger recorded it; a ledger item recorded
-during the statement's day (Beijing time) must be on the statement. Differences are
+``match`` is the rule, pure: a statement line whose number is ours (``references.is_ours``) must
+have a ledger item of the same kind, number and amount (the ledger records each payment's
+``out_trade_no`` and each refund's ``out_refund_no`` when it posts them), whenever it was
+recorded; a ledger item recorded during the statement's day (Beijing time) must be on the
+statement. Differences are
 ``missing_in_ledger``, ``missing_in_statement`` or ``amount_mismatch``. Lines with numbers that
 are not ours (other systems on the same merchant account) are counted and skipped.
 
@@ -32,7 +34,7 @@ from sharestack.payments.providers._common import CHINA_TZ
 from sharestack.payments.providers.transfers import StatementLine
 from sharestack.payouts.models import ReconciliationMismatch, ReconciliationRun
 
-Key = tuple[str, int]
+Key = tuple[str, str]
 
 
 @dataclass(frozen=True)
@@ -55,16 +57,12 @@ class Matched:
 
 
 def line_key(line: StatementLine) -> Key | None:
+    """(kind, number) of a statement line, or None when the number is not one of ours."""
     if line.kind == "refund":
-        refund_id = references.refund_id_from(line.out_refund_no or "")
-        return None if refund_id is None else ("refund", refund_id)
-    payment_id = references.payment_id_from(line.out_trade_no)
-    return None if payment_id is None else ("payment", payment_id)
-
-
-def reference_of(key: Key) -> str:
-    kind, value = key
-    return references.out_refund_no(value) if kind == "refund" else references.out_trade_no(value)
+        number = (line.out_refund_no or "").strip()
+        return ("refund", number) if references.is_ours("refund", number) else None
+    number = line.out_trade_no.strip()
+    return ("payment", number) if references.is_ours("payment", number) else None
 
 
 def match(
@@ -91,19 +89,15 @@ def match(
     for key, amount in sorted(statement.items()):
         item = ledger.get(key)
         if item is None:
-            found.append(Mismatch("missing_in_ledger", key[0], reference_of(key), amount, None))
+            found.append(Mismatch("missing_in_ledger", key[0], key[1], amount, None))
         elif item.amount != amount:
-            found.append(
-                Mismatch("amount_mismatch", key[0], reference_of(key), amount, item.amount)
-            )
+            found.append(Mismatch("amount_mismatch", key[0], key[1], amount, item.amount))
         elif not window[0] <= item.created_at < window[1]:
-            elsewhere.append(reference_of(key))
+            elsewhere.append(key[1])
     for key in sorted(window_keys - statement.keys()):
         item = ledger[key]
         found.append(
-            Mismatch(
-                "missing_in_statement", key[0], reference_of(key), None, item.amount, item.currency
-            )
+            Mismatch("missing_in_statement", key[0], key[1], None, item.amount, item.currency)
         )
     return Matched(found, len(statement), foreign, elsewhere)
 
@@ -133,8 +127,8 @@ async def reconcile(
     by_reference = await reports.items_by_reference(
         session,
         provider,
-        [v for kind, v in keys if kind == "payment"],
-        [v for kind, v in keys if kind == "refund"],
+        [number for kind, number in keys if kind == "payment"],
+        [number for kind, number in keys if kind == "refund"],
     )
     matched = match(lines, in_window, by_reference, window)
     now = utcnow()

@@ -29,10 +29,6 @@ class RenewalClaim:
     period: int  # the period this attempt pays for
     attempt: int
 
-    @property
-    def out_trade_no(self) -> str:
-        return f"rn{self.subscription_id}p{self.period}a{self.attempt}"
-
 
 async def claim_due(session: WriteSession, now: datetime, limit: int = 100) -> list[RenewalClaim]:
     rows = await repository.lock_due_renewals(session, now, limit)

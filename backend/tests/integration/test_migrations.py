@@ -90,3 +90,42 @@ async def test_instances_starting_together_migrate_once(scratch: Settings) -> No
     tables, versions = await _tables_and_version(scratch)
     assert set(metadata.tables) <= tables
     assert versions == {_head()}
+
+
+async def test_ledger_journals_get_the_numbers_of_their_payments_and_refunds(
+    scratch: Settings,
+) -> None:
+    """0045 backfills ``external_reference`` of journals posted before it, from the payment's
+    ``out_trade_no`` and the refund's ``out_refund_no``."""
+    await migrate(scratch, "0025_payouts_recon_mismatches")
+    engine = make_engine(scratch.primary_database_url, scratch)
+    insert = [
+        "SET FOREIGN_KEY_CHECKS = 0",
+        "INSERT INTO payments (id, user_id, kind, amount, currency, refunded_amount, status,"
+        " provider, out_trade_no, idempotency_key, created_at, updated_at) VALUES (7, 1,"
+        " 'checkout', 100, 'CNY', 40, 'succeeded', 'alipay', 'ck000000000031', 'checkout:31',"
+        " NOW(), NOW())",
+        "INSERT INTO refunds (id, payment_id, requested_by, amount, currency, status,"
+        " out_refund_no, reason, created_at, updated_at) VALUES (9, 7, 1, 40, 'CNY',"
+        " 'succeeded', 'rf000000000032', '', NOW(), NOW())",
+        "INSERT INTO ledger_journals (id, journal_key, kind, reference_type, reference_id,"
+        " created_at) VALUES (1, 'payment:7', 'payment', 'payment', 7, NOW()),"
+        " (2, 'hold:7', 'hold_release', 'payment', 7, NOW()),"
+        " (3, 'refund:9', 'refund', 'payment', 7, NOW())",
+    ]
+    try:
+        async with engine.begin() as conn:
+            for statement in insert:
+                await conn.execute(sa.text(statement))
+        await migrate(scratch)
+        async with engine.connect() as conn:
+            rows = await conn.execute(
+                sa.text("SELECT journal_key, external_reference FROM ledger_journals ORDER BY id")
+            )
+            assert [tuple(r) for r in rows] == [
+                ("payment:7", "ck000000000031"),
+                ("hold:7", None),
+                ("refund:9", "rf000000000032"),
+            ]
+    finally:
+        await engine.dispose()

@@ -1,60 +1,66 @@
-"""The reference numbers ShareStack gives providers, and back: one function per direction, in one
-place, so that the payments domain (which creates orders and refunds), the payouts domain (which
-sends transfers) and reconciliation (which reads statements) can never disagree.
+"""The reference numbers ShareStack gives providers, in one place, so that the payments domain
+(which creates orders and refunds), the payouts domain (which sends transfers) and
+reconciliation (which reads statements) can never disagree.
 
-- Orders: ``out_trade_no = "ss" + payment id, zero-padded to 16 digits`` (``ss0000000000000042``):
-  18 characters, inside both providers' limits (WeChat Pay 6-32 of ``[0-9A-Za-z_-]``).
-- Refunds: ``out_refund_no = "ssr" + refund id, 16 digits``.
+- Checkout orders: ``out_trade_no = "ck" + the checkout's idempotency record id, 12 digits``
+  (``ck000000000042``): the record exists before the order does, so a retried checkout asks the
+  provider for the same order.
+- Renewal charges: ``"rn{subscription}p{period}a{attempt}"``: one number per attempt at one
+  period, so a retried charge of the same attempt is deduplicated by the provider.
+- Refunds: ``out_refund_no = "rf" + the refund's idempotency record id, 12 digits``.
 - Transfers (payouts): ``out_bill_no`` (WeChat Pay) / ``out_biz_no`` (Alipay) =
-  ``"ssp" + payout id, 16 digits``; letters and digits only, as WeChat Pay requires. A payout
-  keeps its number for every attempt: the providers deduplicate on it, and a retry after an
-  unclear answer must never become a second transfer.
+  ``"ssp" + payout id, 16 digits``. A payout keeps its number for every attempt: the providers
+  deduplicate on it, and a retry after an unclear answer must never become a second transfer.
 
-The parsers return ``None`` for a number that is not ours (a statement also lists orders made by
-other systems on the same merchant account).
+All are letters and digits only, 6-32 characters, inside both providers' limits (WeChat Pay:
+6-32 of ``[0-9A-Za-z_-]``; Alipay: up to 64). ``is_ours`` tells a number of ours from one made
+by another system on the same merchant account (a statement lists both); the ledger records the
+number of each payment and refund it posts (``ledger_journals.external_reference``), which is
+what reconciliation matches a statement line against.
 """
 
 from __future__ import annotations
 
 import re
+from typing import Literal
 
-_DIGITS = 16
-_MAX_ID = 10**_DIGITS - 1
-
-
-def _make(prefix: str, value: int) -> str:
-    if type(value) is not int or not 0 < value <= _MAX_ID:
-        raise ValueError(f"an id is a positive integer below 10**{_DIGITS}, not {value!r}")
-    return f"{prefix}{value:0{_DIGITS}d}"
+_RECORD_DIGITS = 12
+_PAYOUT_DIGITS = 16
+_TRADE = re.compile(rf"ck[0-9]{{{_RECORD_DIGITS}}}|rn[0-9]+p[0-9]+a[0-9]+")
+_REFUND = re.compile(rf"rf[0-9]{{{_RECORD_DIGITS}}}")
 
 
-def _parse(prefix: str, text: str) -> int | None:
-    match = re.fullmatch(rf"{prefix}([0-9]{{{_DIGITS}}})", text.strip())
-    if match is None:
-        return None
-    value = int(match.group(1))
-    return value or None
+def _make(prefix: str, value: int, digits: int) -> str:
+    if type(value) is not int or not 0 < value < 10**digits:
+        raise ValueError(f"an id is a positive integer below 10**{digits}, not {value!r}")
+    return f"{prefix}{value:0{digits}d}"
 
 
-def out_trade_no(payment_id: int) -> str:
-    return _make("ss", payment_id)
+def checkout_trade_no(record_id: int) -> str:
+    return _make("ck", record_id, _RECORD_DIGITS)
 
 
-def payment_id_from(out_trade_no: str) -> int | None:
-    return _parse("ss", out_trade_no)
+def renewal_trade_no(subscription_id: int, period: int, attempt: int) -> str:
+    if min(subscription_id, period, attempt) < 0:
+        raise ValueError("a renewal number is made of non-negative integers")
+    return f"rn{subscription_id}p{period}a{attempt}"
 
 
-def out_refund_no(refund_id: int) -> str:
-    return _make("ssr", refund_id)
+def refund_no(record_id: int) -> str:
+    return _make("rf", record_id, _RECORD_DIGITS)
 
 
-def refund_id_from(out_refund_no: str) -> int | None:
-    return _parse("ssr", out_refund_no)
+def is_ours(kind: Literal["payment", "refund"], number: str) -> bool:
+    """Whether a statement's order (or refund) number is one ShareStack makes."""
+    return (_REFUND if kind == "refund" else _TRADE).fullmatch(number) is not None
 
 
 def transfer_no(payout_id: int) -> str:
-    return _make("ssp", payout_id)
+    return _make("ssp", payout_id, _PAYOUT_DIGITS)
 
 
 def payout_id_from(transfer_no: str) -> int | None:
-    return _parse("ssp", transfer_no)
+    match = re.fullmatch(rf"ssp([0-9]{{{_PAYOUT_DIGITS}}})", transfer_no.strip())
+    if match is None:
+        return None
+    return int(match.group(1)) or None

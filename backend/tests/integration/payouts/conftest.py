@@ -13,6 +13,7 @@ from sharestack.dependencies import app_state
 from sharestack.ledger import earnings
 from sharestack.ledger.invariants import check_invariants
 from sharestack.ledger.rules import LedgerPolicy
+from sharestack.payments.providers import references
 from tests.integration.helpers import Account
 from tests.integration.ledger.conftest import in_tx
 
@@ -31,7 +32,14 @@ async def fund(db: Database, creator_id: int, gross: int, provider: str = "wecha
     await in_tx(
         db,
         lambda s: earnings.record_payment(
-            s, payment_id, creator_id, provider, "CNY", gross, policy=POLICY
+            s,
+            payment_id,
+            creator_id,
+            provider,
+            "CNY",
+            gross,
+            policy=POLICY,
+            external_reference=references.checkout_trade_no(payment_id),
         ),
     )
     await in_tx(

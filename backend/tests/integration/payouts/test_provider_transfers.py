@@ -262,7 +262,7 @@ async def test_both_statements_are_fetched_and_reconciled(
     day = date(2026, 12, 1)
     ids = {name: [await fund(db, 900 + i, 1_000 + i, name) for i in range(3)] for name in providers}
     rows = {
-        name: [Row(references.out_trade_no(p), 1_000 + i) for i, p in enumerate(found)]
+        name: [Row(references.checkout_trade_no(p), 1_000 + i) for i, p in enumerate(found)]
         for name, found in ids.items()
     }
     rows["wechatpay"][1] = Row(rows["wechatpay"][1].out_trade_no, 999)  # amount differs
@@ -275,7 +275,7 @@ async def test_both_statements_are_fetched_and_reconciled(
         found = await in_tx(db, lambda s, n=name, ls=lines: reconciliation.reconcile(s, n, day, ls))
         kinds = [(m.kind, m.reference) for m in found.mismatches]
         if name == "wechatpay":
-            assert kinds == [("amount_mismatch", references.out_trade_no(ids[name][1]))]
+            assert kinds == [("amount_mismatch", references.checkout_trade_no(ids[name][1]))]
         else:
             assert kinds == []
     assert await providers["wechatpay"].statement(date(2026, 11, 30)) == []

@@ -10,12 +10,18 @@ from datetime import date, timedelta
 import httpx
 import pytest
 import sqlalchemy as sa
+from fastapi import FastAPI
 
+from sharestack.db.base import utcnow
 from sharestack.db.engine import Database
 from sharestack.ledger.models import LedgerAccount, LedgerEntry, LedgerJournal, LedgerTransfer
 from sharestack.payments.providers import references
+from sharestack.payments.providers._common import CHINA_TZ
 from sharestack.payments.providers.statements import parse_wechat_trade_bill
+from sharestack.payments.providers.transfers import StatementLine
 from sharestack.payouts import reconciliation
+from tests.integration.billing import checkout, inline_jobs, key, make_plan, sandbox_pay, scalar
+from tests.integration.helpers import signup
 from tests.integration.ledger.conftest import in_tx
 from tests.integration.payouts.conftest import no_violations
 from tests.support.statement_files import Row, wechat_trade_bill
@@ -42,6 +48,7 @@ async def _seed_ledger(db: Database, amounts: list[int]) -> None:
             {
                 "id": BASE + i, "journal_key": f"payment:{payment_id}", "kind": "payment",
                 "reference_type": "payment", "reference_id": payment_id, "created_at": at,
+                "external_reference": references.checkout_trade_no(payment_id),
             }
         )  # fmt: skip
         transfers.append(
@@ -82,11 +89,11 @@ async def test_three_planted_mismatches_among_ten_thousand_lines(
     await _seed_ledger(db, amounts)
     await no_violations(db)
 
-    rows = [Row(references.out_trade_no(BASE + i), a) for i, a in enumerate(amounts)]
+    rows = [Row(references.checkout_trade_no(BASE + i), a) for i, a in enumerate(amounts)]
     missing, differs = 4_321, 8_765
     rows[differs] = Row(rows[differs].out_trade_no, amounts[differs] + 1)
     del rows[missing]  # on the ledger, not on the statement
-    stranger = references.out_trade_no(BASE + N + 5)  # on the statement, not in the ledger
+    stranger = references.checkout_trade_no(BASE + N + 5)  # on the statement, not in the ledger
     rows.append(Row(stranger, 4_200))
     assert len(rows) == N
     lines = parse_wechat_trade_bill(wechat_trade_bill(rows))
@@ -98,7 +105,7 @@ async def test_three_planted_mismatches_among_ten_thousand_lines(
     found = sorted(
         (m.kind, m.reference, m.statement_amount, m.ledger_amount) for m in summary.mismatches
     )
-    differing, dropped = (references.out_trade_no(BASE + i) for i in (differs, missing))
+    differing, dropped = (references.checkout_trade_no(BASE + i) for i in (differs, missing))
     assert found == [
         ("amount_mismatch", differing, amounts[differs] + 1, amounts[differs]),
         ("missing_in_ledger", stranger, 4_200, None),
@@ -121,3 +128,49 @@ async def test_three_planted_mismatches_among_ten_thousand_lines(
     assert 'sharestack_reconciliation_mismatches{provider="wechatpay"} 3.0' in metrics
     assert 'sharestack_reconciliation_mismatches{provider="alipay"} 0.0' in metrics
     await no_violations(db)
+
+
+async def test_a_real_checkout_and_refund_reconcile_by_their_stored_numbers(
+    client: httpx.AsyncClient, app: FastAPI, db: Database
+) -> None:
+    """A payment made through the API and its refund are matched by the numbers the provider
+    was given (``payments.out_trade_no``, ``refunds.out_refund_no``), not by ids."""
+    creator = await signup(client, "recon-creator")
+    reader = await signup(client, "recon-reader")
+    plan = await make_plan(client, creator, price_amount=1_000)
+    async with inline_jobs(app) as jobs:
+        payment_id = (await checkout(client, reader, plan["id"]))["payment"]["id"]
+        await sandbox_pay(client, reader, payment_id)
+        await jobs.settle()
+        r = await client.post(
+            f"/api/v1/payments/{payment_id}/refunds",
+            json={"amount": 300},
+            headers=creator.headers | key(),
+        )
+        assert r.status_code == 201, r.text
+        await jobs.settle()
+    trade_no = await scalar(app, "SELECT out_trade_no FROM payments WHERE id = :id", id=payment_id)
+    refund_no = await scalar(
+        app, "SELECT out_refund_no FROM refunds WHERE payment_id = :id", id=payment_id
+    )
+    assert references.is_ours("payment", trade_no)
+    assert references.is_ours("refund", refund_no)
+    day = utcnow().astimezone(CHINA_TZ).date()
+    lines = [
+        StatementLine("sandbox", "payment", trade_no, 1_000),
+        StatementLine("sandbox", "refund", trade_no, 300, out_refund_no=refund_no),
+        StatementLine("sandbox", "payment", "OTHER-SYSTEM-1", 5),
+    ]
+    clean = await in_tx(db, lambda s: reconciliation.reconcile(s, "sandbox", day, lines))
+    assert clean.mismatches == []
+    assert (clean.lines, clean.ledger_items) == (2, 2)
+
+    lines[1] = StatementLine("sandbox", "refund", trade_no, 301, out_refund_no=refund_no)
+    del lines[0]
+    found = await in_tx(db, lambda s: reconciliation.reconcile(s, "sandbox", day, lines))
+    assert sorted(
+        (m.kind, m.reference, m.statement_amount, m.ledger_amount) for m in found.mismatches
+    ) == [
+        ("amount_mismatch", refund_no, 301, 300),
+        ("missing_in_statement", trade_no, None, 1_000),
+    ]

@@ -14,9 +14,9 @@ from sharestack.payments.providers.statements import (
 from tests.support.statement_files import Row, alipay_bill_zip, wechat_trade_bill
 
 ROWS = [
-    Row(references.out_trade_no(1), 1_234),
-    Row(references.out_trade_no(2), 29),  # 0.29: float("0.29") * 100 is 28.999...
-    Row(references.out_trade_no(1), 500, refund_no=references.out_refund_no(7)),
+    Row(references.checkout_trade_no(1), 1_234),
+    Row(references.checkout_trade_no(2), 29),  # 0.29: float("0.29") * 100 is 28.999...
+    Row(references.checkout_trade_no(1), 500, refund_no=references.refund_no(7)),
     Row("OTHER-SYSTEM-42", 100_000_00),
 ]
 
@@ -26,9 +26,9 @@ def _simple(lines: list) -> list[tuple[str, str, int, str | None]]:  # type: ign
 
 
 EXPECTED = [
-    ("payment", "ss0000000000000001", 1_234, None),
-    ("payment", "ss0000000000000002", 29, None),
-    ("refund", "ss0000000000000001", 500, "ssr0000000000000007"),
+    ("payment", "ck000000000001", 1_234, None),
+    ("payment", "ck000000000002", 29, None),
+    ("refund", "ck000000000001", 500, "rf000000000007"),
     ("payment", "OTHER-SYSTEM-42", 100_000_00, None),
 ]
 
@@ -65,12 +65,20 @@ def test_a_bill_without_its_columns_is_refused() -> None:
         parse_alipay_bill(b"not a zip")
 
 
-def test_references_round_trip() -> None:
-    assert references.out_trade_no(42) == "ss0000000000000042"
-    assert references.payment_id_from("ss0000000000000042") == 42
-    assert references.payment_id_from("ssr0000000000000042") is None
-    assert references.refund_id_from(references.out_refund_no(9)) == 9
+def test_references_are_ours_and_others_are_not() -> None:
+    assert references.checkout_trade_no(42) == "ck000000000042"
+    assert references.refund_no(7) == "rf000000000007"
+    assert references.renewal_trade_no(12, 3, 1) == "rn12p3a1"
+    assert references.is_ours("payment", "ck000000000042")
+    assert references.is_ours("payment", "rn12p3a1")
+    assert references.is_ours("refund", "rf000000000007")
+    for foreign in ("ck42", "rf000000000007", "OTHER-SYSTEM-42", "ck000000000042 ", ""):
+        assert not references.is_ours("payment", foreign), foreign
+    assert not references.is_ours("refund", "ck000000000042")
     assert references.payout_id_from(references.transfer_no(5)) == 5
-    assert references.payment_id_from("ss0000000000000000") is None
-    with pytest.raises(ValueError, match="positive"):
-        references.out_trade_no(0)
+    assert references.payout_id_from("ssp0000000000000000") is None
+    for bad in (0, -1, 10**12, True):
+        with pytest.raises(ValueError, match="positive"):
+            references.checkout_trade_no(bad)
+    with pytest.raises(ValueError, match="non-negative"):
+        references.renewal_trade_no(1, -1, 0)

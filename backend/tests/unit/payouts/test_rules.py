@@ -83,11 +83,12 @@ def test_request_hash_ignores_key_order() -> None:
 
 
 def _line(payment_id: int, amount: int) -> StatementLine:
-    return StatementLine("wechatpay", "payment", references.out_trade_no(payment_id), amount)
+    return StatementLine("wechatpay", "payment", references.checkout_trade_no(payment_id), amount)
 
 
 def _item(payment_id: int, amount: int, at: datetime = NOW) -> LedgerItem:
-    return LedgerItem("payment", payment_id, None, "CNY", amount, at)
+    reference = references.checkout_trade_no(payment_id)
+    return LedgerItem("payment", payment_id, None, "CNY", amount, at, reference)
 
 
 def test_match_finds_each_kind_of_difference() -> None:
@@ -103,9 +104,9 @@ def test_match_finds_each_kind_of_difference() -> None:
     elsewhere = [_item(5, 500, NOW - timedelta(days=1))]
     found = reconciliation.match(lines, in_window, elsewhere, window)
     assert [(m.kind, m.reference) for m in found.mismatches] == [
-        ("amount_mismatch", "ss0000000000000002"),
-        ("missing_in_ledger", "ss0000000000000003"),
-        ("missing_in_statement", "ss0000000000000004"),
+        ("amount_mismatch", "ck000000000002"),
+        ("missing_in_ledger", "ck000000000003"),
+        ("missing_in_statement", "ck000000000004"),
     ]
     assert (found.lines, found.foreign_lines) == (4, 1)
-    assert found.matched_elsewhere == ["ss0000000000000005"]
+    assert found.matched_elsewhere == ["ck000000000005"]
