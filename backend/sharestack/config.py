@@ -15,6 +15,8 @@ from typing import Annotated, Literal, Self
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from sharestack.sealing import parse_keys
+
 PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "dev-secret-change-me"})
 DEV_SECRET_KEY = "dev-secret-change-me"  # noqa: S105 - the development placeholder, refused elsewhere
 
@@ -38,6 +40,12 @@ class Settings(BaseSettings):
     secret_key: str = Field(
         default=DEV_SECRET_KEY,
         description="Key for HMAC-hashing session tokens. Required outside development.",
+    )
+    data_encryption_keys: str = Field(
+        default="",
+        repr=False,
+        description="Keys sealing personal data at rest (sharestack.sealing): id:base64key,"
+        " current first. Unset: one key derived from SECRET_KEY.",
     )
     log_level: str = "INFO"
     host: str = "127.0.0.1"
@@ -187,6 +195,12 @@ class Settings(BaseSettings):
     @classmethod
     def _replicas_csv(cls, value: object) -> object:
         return _split_csv(value)
+
+    @field_validator("data_encryption_keys")
+    @classmethod
+    def _keys_parse(cls, value: str) -> str:
+        parse_keys(value)  # a malformed key list fails at start-up, naming the fault
+        return value
 
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> Self:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from sharestack.cache.aside import CacheAside
@@ -14,6 +15,7 @@ from sharestack.cache.redis import RedisRoles
 from sharestack.config import Settings
 from sharestack.db.engine import Database
 from sharestack.pagination import Cursors
+from sharestack.sealing import Sealer
 
 if TYPE_CHECKING:  # an annotation only: infrastructure never imports a domain at run time
     from sharestack.payments.providers import PaymentProvider
@@ -61,6 +63,11 @@ class Resources:
         if payments is not None:
             resources.payments = payments(resources)
         return resources
+
+    @cached_property
+    def sealer(self) -> Sealer:
+        """Seals and opens personal data stored at rest (payees' real names)."""
+        return Sealer.from_config(self.settings.secret_key, self.settings.data_encryption_keys)
 
     async def close(self) -> None:
         for provider in self.payments.values():

@@ -113,15 +113,19 @@ async def ensure_database(settings: Settings) -> bool:
     return True
 
 
-def alembic_config(connection: Connection | None = None) -> Config:
+def alembic_config(
+    connection: Connection | None = None, settings: Settings | None = None
+) -> Config:
+    """``settings`` reach the migrations that need the application's keys (sealing data)."""
     config = Config(str(BACKEND_DIR / "alembic.ini"))
     config.set_main_option("script_location", str(BACKEND_DIR / "migrations"))
     config.attributes["connection"] = connection
+    config.attributes["settings"] = settings
     return config
 
 
-def _run(connection: Connection, revision: str, downgrade: bool) -> None:
-    config = alembic_config(connection)
+def _run(connection: Connection, settings: Settings, revision: str, downgrade: bool) -> None:
+    config = alembic_config(connection, settings)
     if downgrade:
         command.downgrade(config, revision)
     else:
@@ -145,7 +149,7 @@ async def migrate(settings: Settings, revision: str = "head", *, downgrade: bool
                     raise RuntimeError(f"could not take the migration lock {LOCK_NAME!r}")
                 await conn.commit()
             try:
-                await conn.run_sync(_run, revision, downgrade)
+                await conn.run_sync(_run, settings, revision, downgrade)
                 await conn.commit()
             finally:
                 if mysql:

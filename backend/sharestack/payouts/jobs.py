@@ -40,7 +40,7 @@ async def send_payouts(ctx: Resources) -> int:
     transfers, _ = providers(ctx)
     seen = 0
     while True:
-        report = await sending.send_due(ctx.db, transfers, policy)
+        report = await sending.send_due(ctx.db, transfers, policy, ctx.sealer)
         seen += report.claimed
         if report.claimed < policy.send_batch:
             return seen

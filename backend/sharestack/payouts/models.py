@@ -39,9 +39,10 @@ ITEM_KINDS = ("payment", "refund")
 
 
 class PayoutAccount(TimestampMixin, Base):
-    """A creator's WeChat (openid) or Alipay account. ``real_name`` is what the providers check
-    the account holder against (WeChat Pay from 2,000 yuan, Alipay for every logon id); it is
-    never returned in full (``rules.mask_name``)."""
+    """A creator's WeChat (openid) or Alipay account. The real name is what the providers check
+    the account holder against (WeChat Pay from 2,000 yuan, Alipay for every logon id). It is
+    stored sealed (``sharestack.sealing``, bound to the creator: ``rules.name_context``) and,
+    for display, masked (``rules.mask_name``); only the sending job opens it."""
 
     __tablename__ = "payout_accounts"
     __table_args__ = (
@@ -61,7 +62,8 @@ class PayoutAccount(TimestampMixin, Base):
     )
     # Compared byte for byte: openids and Alipay ids are case-sensitive.
     identity: Mapped[str] = mapped_column(ExactString(128), nullable=False)
-    real_name: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
+    real_name_sealed: Mapped[str | None] = mapped_column(sa.String(400), nullable=True)
+    real_name_masked: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
 
 
 class Payout(TimestampMixin, Base):

@@ -10,7 +10,13 @@ from fastapi import APIRouter, Header, Path, Query, status
 from fastapi.responses import Response
 
 from sharestack.callers.dependencies import CurrentCaller
-from sharestack.dependencies import CursorsDep, ReadSessionDep, SettingsDep, WriteSessionDep
+from sharestack.dependencies import (
+    CursorsDep,
+    ReadSessionDep,
+    SettingsDep,
+    StateDep,
+    WriteSessionDep,
+)
 from sharestack.errors import documented
 from sharestack.ledger import service as ledger_service
 from sharestack.ledger.schemas import LedgerEntryPage
@@ -72,11 +78,12 @@ async def my_ledger(
     responses=documented(SIGNED_IN | {422: "identity does not fit the provider, or no name"}),
 )
 async def create_payout_account(
-    body: PayoutAccountCreate, caller: CurrentCaller, session: WriteSessionDep
+    body: PayoutAccountCreate, caller: CurrentCaller, session: WriteSessionDep, state: StateDep
 ) -> PayoutAccountRead:
     """Register where payouts go. The real name is stored for the providers' checks and only
     ever shown masked."""
-    return service.present_account(await service.create_account(session, caller.user_id, body))
+    account = await service.create_account(session, state.sealer, caller.user_id, body)
+    return service.present_account(account)
 
 
 @router.get("/me/payout-accounts", responses=documented(SIGNED_IN))

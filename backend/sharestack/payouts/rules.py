@@ -78,6 +78,11 @@ def mask_name(name: str | None) -> str | None:
     return " ".join(part[0] + "*" * (len(part) - 1) for part in name.split())
 
 
+def name_context(creator_id: int) -> str:
+    """What a sealed real name is bound to: it opens only on its own creator's account row."""
+    return f"payout_accounts.real_name:{creator_id}"
+
+
 def mask_identity(identity: str) -> str:
     """Keep the first and last few characters: ``138****5678``, ``ab****@example.com``,
     ``oUpF8****NTfk``."""

@@ -43,6 +43,7 @@ from sharestack.payments.providers.transfers import (
 from sharestack.payouts import repository, rules
 from sharestack.payouts.models import FINAL_PAYOUT_STATUSES, Payout
 from sharestack.payouts.rules import PayoutPolicy
+from sharestack.sealing import Sealer, SealError
 
 logger = logging.getLogger(__name__)
 
@@ -89,10 +90,11 @@ async def send_due(
     db: Database,
     providers: Mapping[str, TransferProvider],
     policy: PayoutPolicy,
+    sealer: Sealer,
     now: datetime | None = None,
 ) -> SendReport:
     now = now or utcnow()
-    claims = await _claim(db, policy, now)
+    claims = await _claim(db, policy, sealer, now)
     report = SendReport(claimed=len(claims))
     gate = asyncio.Semaphore(policy.send_concurrency)
 
@@ -106,7 +108,7 @@ async def send_due(
     return report
 
 
-async def _claim(db: Database, policy: PayoutPolicy, now: datetime) -> list[Claim]:
+async def _claim(db: Database, policy: PayoutPolicy, sealer: Sealer, now: datetime) -> list[Claim]:
     claims = []
     async with write_transaction(db) as session:
         for payout in await repository.claim_due(session, now, policy.send_batch):
@@ -119,17 +121,30 @@ async def _claim(db: Database, policy: PayoutPolicy, now: datetime) -> list[Clai
                 logger.error("payout %s has no payout account", payout.id)
                 payout.next_attempt_at = None
                 continue
-            first = payout.attempts == 0 and payout.sent_at is None
-            payout.attempts += 1
             payout.next_attempt_at = now + rules.LEASE
             payout.updated_at = now
+            try:
+                real_name = (
+                    sealer.open(
+                        account.real_name_sealed, context=rules.name_context(account.creator_id)
+                    )
+                    if account.real_name_sealed
+                    else None
+                )
+            except SealError:
+                # Nothing is sent without the name the provider checks; the lease brings it
+                # back once the key that sealed it is configured again.
+                logger.error("payout %s: the payee's name does not open", payout.id, exc_info=True)
+                continue
+            first = payout.attempts == 0 and payout.sent_at is None
+            payout.attempts += 1
             request = TransferRequest(
                 transfer_no=references.transfer_no(payout.id),
                 amount=payout.amount,
                 identity=account.identity,
                 identity_type=account.identity_type,  # type: ignore[arg-type]
                 remark=REMARK,
-                real_name=account.real_name,
+                real_name=real_name,
                 currency=payout.currency,
             )
             claims.append(Claim(payout.id, payout.provider, first, payout.expires_at, request))

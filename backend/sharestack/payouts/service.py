@@ -42,6 +42,7 @@ from sharestack.payouts.schemas import (
     PayoutPage,
     PayoutRead,
 )
+from sharestack.sealing import Sealer
 
 # Both providers pay out in yuan only.
 PAYOUT_CURRENCIES = frozenset({"CNY"})
@@ -54,13 +55,13 @@ def present_account(account: PayoutAccount) -> PayoutAccountRead:
         provider=account.provider,
         identity_type=account.identity_type,
         identity=rules.mask_identity(account.identity),
-        real_name=rules.mask_name(account.real_name),
+        real_name=account.real_name_masked,
         created_at=account.created_at,
     )
 
 
 async def create_account(
-    session: WriteSession, creator_id: int, body: PayoutAccountCreate
+    session: WriteSession, sealer: Sealer, creator_id: int, body: PayoutAccountCreate
 ) -> PayoutAccount:
     """Register (or, for an identity already registered, update the name of) a payout account.
     Also opens the creator's ledger accounts that payouts use, so concurrent first requests
@@ -72,11 +73,13 @@ async def create_account(
             provider=body.provider,
             identity_type=body.identity_type,
             identity=body.identity,
-            real_name=body.real_name,
         )
         session.add(account)
-    elif body.real_name:
-        account.real_name = body.real_name
+    if body.real_name:
+        account.real_name_sealed = sealer.seal(
+            body.real_name, context=rules.name_context(creator_id)
+        )
+        account.real_name_masked = rules.mask_name(body.real_name)
     await session.flush()
     for currency in sorted(PAYOUT_CURRENCIES):
         await ledger_payouts.lock_payout_accounts(session, creator_id, currency)
@@ -155,7 +158,7 @@ async def _create(
             fields={"amount": f"at least {policy.min_amount}"},
         )
     if rules.needs_real_name(account.provider, account.identity_type, body.amount) and not (
-        account.real_name
+        account.real_name_sealed
     ):
         raise RealNameRequired(fields={"payout_account_id": "register the account's real name"})
     digest = rules.payout_key_digest(creator_id, key)

@@ -17,6 +17,7 @@ from sharestack.config import Settings
 from sharestack.db.engine import make_engine
 from sharestack.db.migrate import alembic_config, migrate
 from sharestack.models import metadata
+from sharestack.sealing import Sealer
 from tests.support import servers
 
 pytestmark = pytest.mark.integration
@@ -127,5 +128,37 @@ async def test_ledger_journals_get_the_numbers_of_their_payments_and_refunds(
                 ("hold:7", None),
                 ("refund:9", "rf000000000032"),
             ]
+    finally:
+        await engine.dispose()
+
+
+async def test_payees_names_are_sealed_and_open_again_on_downgrade(scratch: Settings) -> None:
+    await migrate(scratch, "0045_ledger_external_reference")
+    engine = make_engine(scratch.primary_database_url, scratch)
+    sealer = Sealer.from_config(scratch.secret_key, scratch.data_encryption_keys)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(sa.text("SET FOREIGN_KEY_CHECKS = 0"))
+            await conn.execute(
+                sa.text(
+                    "INSERT INTO payout_accounts (id, creator_id, provider, identity_type,"
+                    " identity, real_name, created_at, updated_at) VALUES (3, 11, 'alipay',"
+                    " 'alipay_logon_id', 'a@example.com', '张三丰', NOW(), NOW())"
+                )
+            )
+        await migrate(scratch, "0046_payouts_sealed_real_names")
+        async with engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    sa.text("SELECT real_name_sealed, real_name_masked FROM payout_accounts")
+                )
+            ).one()
+        assert row[1] == "张**"
+        assert "张三丰" not in row[0]
+        assert sealer.open(row[0], context="payout_accounts.real_name:11") == "张三丰"
+        await migrate(scratch, "0045_ledger_external_reference", downgrade=True)
+        async with engine.connect() as conn:
+            names = (await conn.execute(sa.text("SELECT real_name FROM payout_accounts"))).all()
+        assert [tuple(n) for n in names] == [("张三丰",)]
     finally:
         await engine.dispose()

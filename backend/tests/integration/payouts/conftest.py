@@ -14,6 +14,7 @@ from sharestack.ledger import earnings
 from sharestack.ledger.invariants import check_invariants
 from sharestack.ledger.rules import LedgerPolicy
 from sharestack.payments.providers import references
+from sharestack.sealing import Sealer
 from tests.integration.helpers import Account
 from tests.integration.ledger.conftest import in_tx
 
@@ -24,6 +25,11 @@ _payment_ids = count(1)
 @pytest.fixture
 async def db(app: FastAPI, clean_tables: None) -> Database:
     return app_state(app).db
+
+
+def sealer(db: Database) -> Sealer:
+    """The sealer of the app under test (the same settings, so the same keys)."""
+    return Sealer.from_config(db.settings.secret_key, db.settings.data_encryption_keys)
 
 
 async def fund(db: Database, creator_id: int, gross: int, provider: str = "wechatpay") -> int:

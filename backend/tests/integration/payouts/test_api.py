@@ -8,17 +8,20 @@ import io
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from sharestack.db.base import utcnow
 from sharestack.db.engine import Database
 from sharestack.payments.providers._common import CHINA_TZ
 from tests.integration.helpers import signup
-from tests.integration.payouts.conftest import balance, fund, no_violations, payout_account
+from tests.integration.payouts.conftest import balance, fund, no_violations, payout_account, sealer
 
 pytestmark = pytest.mark.integration
 
 
-async def test_payout_accounts_never_show_the_real_name(client: httpx.AsyncClient) -> None:
+async def test_payout_accounts_never_show_the_real_name(
+    client: httpx.AsyncClient, db: Database
+) -> None:
     creator = await signup(client, "creator")
     r = await client.post(
         "/api/v1/me/payout-accounts",
@@ -36,6 +39,18 @@ async def test_payout_accounts_never_show_the_real_name(client: httpx.AsyncClien
     listed = await client.get("/api/v1/me/payout-accounts", headers=creator.headers)
     assert "张三丰" not in listed.text
     assert "creator@example.com" not in listed.text
+    # Nor does the database: the name is sealed, bound to its creator.
+    async with db.write_engine.connect() as conn:
+        stored = (
+            await conn.execute(
+                sa.text("SELECT real_name_sealed, real_name_masked FROM payout_accounts")
+            )
+        ).one()
+    assert "张三丰" not in stored[0]
+    assert stored[1] == "张**"
+    assert sealer(db).open(stored[0], context=f"payout_accounts.real_name:{creator.user_id}") == (
+        "张三丰"
+    )
 
     # An Alipay logon id needs the name; WeChat Pay takes openids only.
     for body in (

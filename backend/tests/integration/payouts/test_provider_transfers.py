@@ -25,7 +25,13 @@ from sharestack.payouts import reconciliation, sending
 from sharestack.payouts.rules import PayoutPolicy
 from tests.integration.helpers import Account, signup
 from tests.integration.ledger.conftest import in_tx
-from tests.integration.payouts.conftest import balance, fund, no_violations, payout_account
+from tests.integration.payouts.conftest import (
+    balance,
+    fund,
+    no_violations,
+    payout_account,
+    sealer,
+)
 from tests.support.alipay_simulator import AlipaySimulator
 from tests.support.payment_keys import KeyPair
 from tests.support.payment_simulators import serve
@@ -128,7 +134,9 @@ async def _status(db: Database, payout_id: int) -> tuple[str, str]:
 async def _run(
     db: Database, providers: dict[str, TransferProvider], minutes: float = 0
 ) -> sending.SendReport:
-    return await sending.send_due(db, providers, POLICY, now=utcnow() + timedelta(minutes=minutes))
+    return await sending.send_due(
+        db, providers, POLICY, sealer(db), now=utcnow() + timedelta(minutes=minutes)
+    )
 
 
 WECHAT = {"provider": "wechatpay", "identity_type": "openid", "identity": OPENID}

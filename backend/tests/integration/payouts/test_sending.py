@@ -19,7 +19,13 @@ from sharestack.payments.providers.transfers import TransferRequest, TransferSta
 from sharestack.payouts import sending
 from sharestack.payouts.rules import PayoutPolicy
 from tests.integration.helpers import Account, signup
-from tests.integration.payouts.conftest import balance, fund, no_violations, payout_account
+from tests.integration.payouts.conftest import (
+    balance,
+    fund,
+    no_violations,
+    payout_account,
+    sealer,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -78,7 +84,7 @@ async def _row(db: Database, payout_id: int) -> dict[str, Any]:
 
 
 async def _run(db: Database, provider: Flaky, at: datetime) -> sending.SendReport:
-    return await sending.send_due(db, {"sandbox": provider}, POLICY, now=at)
+    return await sending.send_due(db, {"sandbox": provider}, POLICY, sealer(db), now=at)
 
 
 async def test_success_settles(client: httpx.AsyncClient, db: Database) -> None:
