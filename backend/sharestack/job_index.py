@@ -3,6 +3,7 @@ runs them) and the worker (which runs them) know the same set: the way ``sharest
 imports every model. A new domain with jobs adds one line here."""
 
 from sharestack.content import jobs as content_jobs
+from sharestack.idempotency import jobs as idempotency_jobs
 from sharestack.jobs import housekeeping
 from sharestack.ledger import jobs as ledger_jobs
 from sharestack.payments import jobs as payments_jobs
@@ -12,6 +13,7 @@ from sharestack.subscriptions import jobs as subscriptions_jobs
 __all__ = [
     "content_jobs",
     "housekeeping",
+    "idempotency_jobs",
     "ledger_jobs",
     "payments_jobs",
     "payouts_jobs",

@@ -3,10 +3,10 @@
 from sharestack.auth.models import UserAuth
 from sharestack.content.models import Content, ContentTag, ContentVersion, Tag
 from sharestack.db.base import Base
+from sharestack.idempotency.models import IdempotencyRecord
 from sharestack.jobs.models import OutboxJob
 from sharestack.ledger.models import LedgerAccount, LedgerEntry, LedgerJournal, LedgerTransfer
 from sharestack.payments.models import (
-    IdempotencyRecord,
     Payment,
     PaymentAgreement,
     ProviderEvent,
@@ -15,7 +15,6 @@ from sharestack.payments.models import (
 from sharestack.payouts.models import (
     Payout,
     PayoutAccount,
-    PayoutIdempotencyKey,
     ReconciliationMismatch,
     ReconciliationRun,
 )
@@ -38,7 +37,6 @@ __all__ = [
     "PaymentAgreement",
     "Payout",
     "PayoutAccount",
-    "PayoutIdempotencyKey",
     "ProviderEvent",
     "ReconciliationMismatch",
     "ReconciliationRun",

@@ -36,5 +36,4 @@ SCHEDULE: tuple[Scheduled, ...] = (
     Scheduled("send_payouts", "* * * * *", timeout=300),
     # Yesterday's provider statements against the ledger (published by 10:00 Beijing time).
     Scheduled("reconcile_statements", "30 2 * * *", timeout=1800),
-    Scheduled("purge_payout_idempotency_keys", "41 * * * *", timeout=120),
 )

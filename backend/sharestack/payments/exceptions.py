@@ -46,16 +46,6 @@ class RefundRejected(AppError):
     message = "The payment provider refused the refund."
 
 
-class IdempotencyKeyReused(Conflict):
-    code = "idempotency_key_reused"
-    message = "This Idempotency-Key was used with a different request."
-
-
-class IdempotencyInProgress(Conflict):
-    code = "idempotency_in_progress"
-    message = "A request with this Idempotency-Key is still being processed; retry shortly."
-
-
 class SandboxUnavailable(NotFound):
     code = "not_found"
     message = "Not found."

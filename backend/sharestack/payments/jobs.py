@@ -86,9 +86,3 @@ async def reconcile_payments(ctx: Resources) -> None:
             await outbox.enqueue(session, "settle_refund", refund_id=refund.id)
         for event_id in await repository.unprocessed_events(session, now - EVENT_RETRY_AFTER, 100):
             await outbox.enqueue(session, "process_provider_event", event_id=event_id)
-
-
-@job(retries=1, timeout=120)
-async def purge_idempotency_records(ctx: Resources) -> None:
-    async with write_transaction(ctx.db) as session:
-        await repository.purge_records(session, utcnow())

@@ -37,7 +37,6 @@ PAYMENT_KINDS = ("checkout", "renewal")
 REFUND_STATUSES = ("pending", "succeeded", "failed", "unknown")
 AGREEMENT_STATUSES = ("pending", "signed", "unsigned")
 EVENT_KINDS = ("payment", "refund", "agreement")
-IDEMPOTENCY_STATUSES = ("in_progress", "completed")
 
 
 class Payment(TimestampMixin, Base):
@@ -157,33 +156,3 @@ class ProviderEvent(Base):
     outcome: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-
-
-class IdempotencyRecord(Base):
-    """One money-moving request by (caller, scope, Idempotency-Key): the hash of its request and,
-    once done, its response. See ``payments/idempotency.py``."""
-
-    __tablename__ = "idempotency_records"
-    __table_args__ = (
-        sa.UniqueConstraint("user_id", "scope", "key"),
-        sa.Index("ix_idempotency_records_expires_at", "expires_at"),
-        TABLE_OPTIONS,
-    )
-
-    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
-    user_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False
-    )
-    scope: Mapped[str] = mapped_column(sa.String(64), nullable=False)
-    key: Mapped[str] = mapped_column(sa.String(255), nullable=False)
-    request_hash: Mapped[str] = mapped_column(sa.String(64), nullable=False)
-    status: Mapped[str] = mapped_column(
-        closed_set(*IDEMPOTENCY_STATUSES, name="status"), nullable=False, default="in_progress"
-    )
-    response_status: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
-    response_body: Mapped[str | None] = mapped_column(LongText, nullable=True)
-    # While in progress: another request may take over after this (its owner died).
-    lock_expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
-    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)

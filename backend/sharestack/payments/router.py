@@ -1,7 +1,7 @@
 """Checkouts, payments, refunds, the sandbox's buyer, and provider webhooks.
 
 Money is read and written on the primary only (``WriteSessionDep``). Money-moving calls take an
-``Idempotency-Key`` header (``payments/idempotency.py``): a retry with the same key and body
+``Idempotency-Key`` header (``sharestack/idempotency``): a retry with the same key and body
 gets the same status and bytes (with ``Idempotent-Replayed: true``); the same key with another
 body gets 409. They identify the caller from the login session alone (``CurrentCaller``), so
 that requests waiting on a concurrent twin hold no database connection.
@@ -11,14 +11,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Query, Request, status
+from fastapi import APIRouter, Path, Query, Request, status
 from starlette.responses import Response
 
 from sharestack.callers.dependencies import CurrentCaller
 from sharestack.dependencies import CursorsDep, DatabaseDep, SettingsDep, WriteSessionDep
+from sharestack.idempotency import service as idempotency
+from sharestack.idempotency.service import IdempotencyKey
 from sharestack.openapi import errors
 from sharestack.pagination import Position
-from sharestack.payments import checkout, idempotency, refunds, repository, sandbox, webhooks
+from sharestack.payments import checkout, refunds, repository, sandbox, webhooks
 from sharestack.payments.dependencies import ProvidersDep
 from sharestack.payments.exceptions import PaymentNotFound
 from sharestack.payments.schemas import (
@@ -42,9 +44,6 @@ webhook_router = APIRouter(
 )  # lookups by id: 404 when not the caller's
 
 Id = Annotated[int, Path(ge=1, le=2**63 - 1)]
-IdempotencyKey = Annotated[
-    str, Header(alias="Idempotency-Key", min_length=1, max_length=255, description="retry key")
-]
 Cursor = Annotated[str | None, Query()]  # a cursor that does not verify is a 422
 Limit = Annotated[int, Query(ge=1, le=50)]
 IDEMPOTENT: dict[int | str, dict[str, Any]] = {

@@ -1,4 +1,4 @@
-from sharestack.errors import AppError, Conflict, InvalidInput, NotFound
+from sharestack.errors import AppError, InvalidInput, NotFound
 
 
 class PayoutAccountNotFound(NotFound):
@@ -25,21 +25,6 @@ class DailyLimitReached(AppError):
     status_code = 429
     code = "payout_daily_limit"
     message = "The daily payout limit is reached; try again tomorrow."
-
-
-class IdempotencyKeyInvalid(InvalidInput):
-    code = "idempotency_key_invalid"
-    message = "An Idempotency-Key header of 1-64 visible ASCII characters is required."
-
-
-class IdempotencyKeyReused(InvalidInput):
-    code = "idempotency_key_reused"
-    message = "This Idempotency-Key was used for a different request."
-
-
-class IdempotencyKeyInFlight(Conflict):
-    code = "idempotency_key_in_flight"
-    message = "A request with this Idempotency-Key is still being processed; retry shortly."
 
 
 class InvalidMonth(InvalidInput):

@@ -1,6 +1,5 @@
 """The payouts' periodic jobs (scheduled in ``jobs/schedule.py``, registered through
-``sharestack.job_index``): sending due payouts, reconciling yesterday's statements, and purging
-expired idempotency records."""
+``sharestack.job_index``): sending due payouts and reconciling yesterday's statements."""
 
 from __future__ import annotations
 
@@ -14,7 +13,7 @@ from sharestack.payments.providers import transfer_providers_from_settings
 from sharestack.payments.providers._common import CHINA_TZ
 from sharestack.payments.providers.base import ProviderError
 from sharestack.payments.providers.transfers import StatementProvider, TransferProvider
-from sharestack.payouts import idempotency, reconciliation, sending
+from sharestack.payouts import reconciliation, sending
 from sharestack.payouts.rules import PayoutPolicy
 from sharestack.resources import Resources
 
@@ -81,15 +80,3 @@ async def reconcile_statements(ctx: Resources) -> int:
     if failed:
         raise RuntimeError(f"{failed} statements could not be fetched; retrying")
     return found
-
-
-@job(retries=3, timeout=120)
-async def purge_payout_idempotency_keys(ctx: Resources) -> int:
-    """Idempotency records older than 24 hours, a thousand per transaction."""
-    purged = 0
-    while True:
-        async with write_transaction(ctx.db) as session:
-            batch = await idempotency.purge(session)
-        purged += batch
-        if batch < 1000:
-            return purged

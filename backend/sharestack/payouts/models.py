@@ -76,7 +76,7 @@ class Payout(TimestampMixin, Base):
     transfer is cancelled. The provider's transfer number is derived from the id
     (``payments.providers.references.transfer_no``), so it never changes between attempts.
     ``idempotency_key`` is a digest of (creator, Idempotency-Key): one payout per key, enforced
-    by the database as well as by ``payout_idempotency_keys``.
+    by the database as well as by ``idempotency_records``.
     """
 
     __tablename__ = "payouts"
@@ -114,36 +114,6 @@ class Payout(TimestampMixin, Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-
-
-class PayoutIdempotencyKey(Base):
-    """What the first ``POST /payouts`` with a given ``Idempotency-Key`` answered, kept 24 hours.
-
-    The row is inserted first thing in the request's transaction (``INSERT IGNORE``): a
-    concurrent request with the same key waits on it, then finds the stored answer and replays
-    it; a request whose transaction rolls back (an error) leaves no row, so a retry runs afresh.
-    ``request_hash`` refuses a key reused for a different body. The payments domain keeps the
-    same kind of record for checkouts; the two can become one table later.
-    """
-
-    __tablename__ = "payout_idempotency_keys"
-    __table_args__ = (
-        sa.UniqueConstraint("creator_id", "idempotency_key"),
-        TABLE_OPTIONS,
-    )
-
-    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
-    creator_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False
-    )
-    # Keys are case-sensitive (clients generate UUIDs or random tokens).
-    idempotency_key: Mapped[str] = mapped_column(ExactString(64), nullable=False)
-    request_hash: Mapped[str] = mapped_column(sa.CHAR(64), nullable=False)
-    status_code: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
-    response_body: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
-    created_at: Mapped[datetime] = mapped_column(
-        UTCDateTime(), default=utcnow, nullable=False, index=True
-    )
 
 
 class ReconciliationRun(TimestampMixin, Base):

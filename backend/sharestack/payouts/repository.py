@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import sqlite
 
 from sharestack.db.session import ReadSession, WriteSession
 from sharestack.pagination import Position
@@ -16,7 +15,6 @@ from sharestack.payouts.models import (
     FINAL_PAYOUT_STATUSES,
     Payout,
     PayoutAccount,
-    PayoutIdempotencyKey,
 )
 
 
@@ -47,71 +45,6 @@ async def list_accounts(session: ReadSession, creator_id: int) -> Sequence[Payou
         .order_by(PayoutAccount.id)
     )
     return (await session.execute(query)).scalars().all()
-
-
-# -- idempotency -----------------------------------------------------------------------------------
-async def claim_idempotency_key(
-    session: WriteSession, creator_id: int, key: str, request_hash: str, now: datetime
-) -> bool:
-    """Insert the key's row; False when it exists. A concurrent uncommitted insert of the same
-    key makes this wait for that transaction: False once it commits, True (ours) if it rolled
-    back. ``INSERT IGNORE`` (every value is validated before) ignores only the duplicate."""
-    values = {
-        "creator_id": creator_id,
-        "idempotency_key": key,
-        "request_hash": request_hash,
-        "created_at": now,
-    }
-    if _is_mysql(session):
-        insert = sa.insert(PayoutIdempotencyKey).values(values).prefix_with("IGNORE")
-    else:
-        insert = sqlite.insert(PayoutIdempotencyKey).values(values).on_conflict_do_nothing()
-    result = await session.execute(insert)
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
-
-
-async def get_idempotency_key(
-    session: WriteSession, creator_id: int, key: str
-) -> PayoutIdempotencyKey | None:
-    query = sa.select(PayoutIdempotencyKey).where(
-        PayoutIdempotencyKey.creator_id == creator_id,
-        PayoutIdempotencyKey.idempotency_key == key,
-    )
-    return (await session.execute(query)).scalar_one_or_none()
-
-
-async def store_response(
-    session: WriteSession, creator_id: int, key: str, status_code: int, body: str
-) -> None:
-    await session.execute(
-        sa.update(PayoutIdempotencyKey)
-        .where(
-            PayoutIdempotencyKey.creator_id == creator_id,
-            PayoutIdempotencyKey.idempotency_key == key,
-        )
-        .values(status_code=status_code, response_body=body)
-        .execution_options(synchronize_session=False)
-    )
-
-
-async def purge_idempotency_keys(session: WriteSession, before: datetime, limit: int) -> int:
-    ids = (
-        await session.execute(
-            sa.select(PayoutIdempotencyKey.id)
-            .where(PayoutIdempotencyKey.created_at < before)
-            .order_by(PayoutIdempotencyKey.created_at)
-            .limit(limit)
-        )
-    ).scalars()
-    wanted = list(ids)
-    if not wanted:
-        return 0
-    await session.execute(
-        sa.delete(PayoutIdempotencyKey)
-        .where(PayoutIdempotencyKey.id.in_(wanted))
-        .execution_options(synchronize_session=False)
-    )
-    return len(wanted)
 
 
 # -- payouts ---------------------------------------------------------------------------------------

@@ -6,18 +6,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Query, status
+from fastapi import APIRouter, Path, Query, status
 from fastapi.responses import Response
 
 from sharestack.callers.dependencies import CurrentCaller
 from sharestack.dependencies import (
     CursorsDep,
+    DatabaseDep,
     ReadSessionDep,
     SettingsDep,
     StateDep,
     WriteSessionDep,
 )
 from sharestack.errors import documented
+from sharestack.idempotency.service import IdempotencyKey
 from sharestack.ledger import service as ledger_service
 from sharestack.ledger.schemas import LedgerEntryPage
 from sharestack.openapi import errors
@@ -39,13 +41,6 @@ router = APIRouter(
 Cursor = Annotated[str | None, Query(description="next_cursor of the previous page")]
 Limit = Annotated[int, Query(ge=1, le=50)]
 Id = Annotated[int, Path(ge=1, le=2**63 - 1)]
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        description="1-64 visible ASCII characters; a repeat within 24 h returns the first answer",
-    ),
-]
 Month = Annotated[str, Path(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM")]
 Currency = Annotated[str, Query(pattern=r"^[A-Z]{3}$")]
 
@@ -104,9 +99,10 @@ async def my_payout_accounts(
         | {
             404: "payout_account_not_found: not one of the caller's payout accounts",
             409: "insufficient_funds: more than the available balance; "
-            "idempotency_key_in_flight: the key's first request is still running",
-            422: "validation_error, payout_below_minimum, real_name_required, "
-            "idempotency_key_invalid (missing header) or idempotency_key_reused (other body)",
+            "idempotency_key_reused: the key was used with another body or an earlier payout; "
+            "idempotency_in_progress: the key's first request is still running (Retry-After)",
+            422: "validation_error (Idempotency-Key missing or malformed included), "
+            "payout_below_minimum, real_name_required",
             429: "payout_daily_limit (Retry-After: until the next Beijing day) or rate limited",
             503: "the database was briefly unavailable; retry with the same key",
         }
@@ -115,20 +111,18 @@ async def my_payout_accounts(
 async def create_payout(
     body: PayoutCreate,
     caller: CurrentCaller,
+    idempotency_key: IdempotencyKey,
+    db: DatabaseDep,
     session: WriteSessionDep,
     settings: SettingsDep,
-    idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Pay out ``amount`` of the available balance to one of the caller's payout accounts. The
     amount moves to in transit at once; the transfer is sent within a minute. With the same
     ``Idempotency-Key`` (and body) the first answer is returned again, status and body alike
     (``Idempotent-Replayed: true``)."""
-    stored = await service.request_payout(
-        session, caller.user_id, idempotency_key, body, PayoutPolicy.from_settings(settings)
-    )
-    headers = {"Idempotent-Replayed": "true"} if stored.replayed else {}
-    return Response(
-        stored.body, status_code=stored.status_code, media_type="application/json", headers=headers
+    policy = PayoutPolicy.from_settings(settings)
+    return await service.request_payout(
+        db, session, settings, caller.user_id, idempotency_key, body, policy
     )
 
 

@@ -1,11 +1,12 @@
 """Payout accounts and payout requests (what the API does); sending them is ``sending``,
 reconciliation ``reconciliation``, monthly statements ``statements``.
 
-A payout request, in the request's one transaction: the idempotency record (``idempotency``),
-the creator's available and in-transit ledger accounts locked (so that every request of one
-creator queues here: the daily limits and the balance are read under that lock), the payout row,
-then ``ledger.payouts.request_payout`` moves the amount from available to in transit. Any
-refusal rolls all of it back. The sending job picks the payout up within a minute.
+A payout request, under the shared idempotency rule (``sharestack.idempotency``, scope
+``payout``), in the request's one transaction: the creator's available and in-transit ledger
+accounts locked (so that every request of one creator queues here: the daily limits and the
+balance are read under that lock), the payout row, then ``ledger.payouts.request_payout`` moves
+the amount from available to in transit. Any refusal rolls all of it back (and releases the key
+for a retry). The sending job picks the payout up within a minute.
 """
 
 from __future__ import annotations
@@ -13,20 +14,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-import orjson
+from starlette.responses import Response
 
+from sharestack.config import Settings
 from sharestack.db.base import utcnow
+from sharestack.db.engine import Database
 from sharestack.db.session import ReadSession, WriteSession
 from sharestack.errors import InvalidInput
+from sharestack.idempotency import service as idempotency
+from sharestack.idempotency.exceptions import IdempotencyKeyReused
 from sharestack.ledger import payouts as ledger_payouts
 from sharestack.ledger import service as ledger_service
 from sharestack.ledger.exceptions import InsufficientFunds, PayoutBelowMinimum
 from sharestack.ledger.rules import LedgerPolicy
 from sharestack.pagination import Cursors, Position
-from sharestack.payouts import idempotency, repository, rules
+from sharestack.payouts import repository, rules
 from sharestack.payouts.exceptions import (
     DailyLimitReached,
-    IdempotencyKeyReused,
     PayoutAccountNotFound,
     PayoutNotFound,
     RealNameRequired,
@@ -122,21 +126,24 @@ def present(payout: Payout) -> PayoutRead:
 
 
 async def request_payout(
+    db: Database,
     session: WriteSession,
+    settings: Settings,
     creator_id: int,
-    idempotency_key: str | None,
+    idempotency_key: str,
     body: PayoutCreate,
     policy: PayoutPolicy,
-) -> idempotency.StoredResponse:
+) -> Response:
     """``POST /payouts``: 201 with the payout, or the stored answer of the key's first request."""
-    key = idempotency.check_key(idempotency_key)
-    request_hash = rules.request_hash(creator_id, body.model_dump())
 
-    async def produce() -> tuple[int, str]:
-        payout = await _create(session, creator_id, key, body, policy, utcnow())
-        return 201, orjson.dumps(present(payout).model_dump(mode="json")).decode()
+    async def work(_record_id: int) -> PayoutRead:
+        payout = await _create(session, creator_id, idempotency_key, body, policy, utcnow())
+        return present(payout)
 
-    return await idempotency.run_once(session, creator_id, key, request_hash, produce)
+    return await idempotency.run(
+        db, session, settings, user_id=creator_id, scope="payout",
+        key=idempotency_key, request=body, work=work,
+    )  # fmt: skip
 
 
 async def _create(
@@ -173,7 +180,7 @@ async def _create(
         raise InsufficientFunds(f"{max(available, 0)} {body.currency} is available for payout.")
     if await repository.payout_by_digest(session, digest) is not None:
         # The key's record expired (24 h) but its payout remains: a key is never reused.
-        raise IdempotencyKeyReused(fields={"Idempotency-Key": "used for an earlier payout"})
+        raise IdempotencyKeyReused("This Idempotency-Key was used for an earlier payout.")
     payout = Payout(
         creator_id=creator_id,
         payout_account_id=account.id,

@@ -34,7 +34,7 @@ EXACT = {
     ("user_auth", "identifier"),
     # Case-sensitive by nature: openids and Alipay ids, client-generated Idempotency-Keys.
     ("payout_accounts", "identity"),
-    ("payout_idempotency_keys", "idempotency_key"),
+    ("idempotency_records", "key"),
 }
 
 

@@ -74,7 +74,9 @@ async def test_payout_errors(client: httpx.AsyncClient, db: Database) -> None:
         return await client.post("/api/v1/payouts", json=body, headers=headers)
 
     ok = {"payout_account_id": account_id, "amount": 2_000}
-    assert (await post(ok, key=None)).json()["error"]["code"] == "idempotency_key_invalid"
+    missing = await post(ok, key=None)
+    assert (missing.status_code, missing.json()["error"]["code"]) == (422, "validation_error")
+    assert "Idempotency-Key" in missing.text
     r = await post({"payout_account_id": others, "amount": 2_000})
     assert (r.status_code, r.json()["error"]["code"]) == (404, "payout_account_not_found")
     r = await post({"payout_account_id": account_id, "amount": 999})
@@ -88,7 +90,7 @@ async def test_payout_errors(client: httpx.AsyncClient, db: Database) -> None:
     assert payout["status"] == "pending"
     assert payout["amount"] == 2_000
     r = await post({**ok, "amount": 3_000})  # same key, other body
-    assert (r.status_code, r.json()["error"]["code"]) == (422, "idempotency_key_reused")
+    assert (r.status_code, r.json()["error"]["code"]) == (409, "idempotency_key_reused")
 
     # The daily limit (5 a day by default) answers 429 with Retry-After.
     for i in range(4):

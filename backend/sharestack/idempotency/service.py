@@ -1,4 +1,4 @@
-"""Idempotency for money-moving requests (checkouts, refunds).
+"""Idempotency for money-moving requests (checkouts, refunds, payouts).
 
 A request carries an ``Idempotency-Key``. Keyed by (caller, scope, key), a record holds the hash
 of the request and, once done, the response (status and exact bytes); it is kept at least
@@ -30,9 +30,11 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Annotated
 
 import orjson
 import sqlalchemy as sa
+from fastapi import Header
 from pydantic import BaseModel
 from pydantic_core import to_json
 from starlette.responses import Response
@@ -43,10 +45,10 @@ from sharestack.db.base import utcnow
 from sharestack.db.engine import Database
 from sharestack.db.session import WriteSession
 from sharestack.errors import InvalidInput
+from sharestack.idempotency import repository
+from sharestack.idempotency.exceptions import IdempotencyInProgress, IdempotencyKeyReused
+from sharestack.idempotency.models import IdempotencyRecord
 from sharestack.metrics.registry import PAYMENT_IDEMPOTENT_REPLAYS
-from sharestack.payments import repository
-from sharestack.payments.exceptions import IdempotencyInProgress, IdempotencyKeyReused
-from sharestack.payments.models import IdempotencyRecord
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +56,19 @@ LOCK_SECONDS = 30
 WAIT_SECONDS = 10.0
 POLL_SECONDS = 0.05
 REPLAYED_HEADER = "Idempotent-Replayed"
+
+
+# The header every idempotent route takes (required: a money-moving request without one is 422).
+IdempotencyKey = Annotated[
+    str,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        description="retry key: a repeat with the same body within the record's lifetime "
+        "(IDEMPOTENCY_TTL_HOURS) returns the first answer",
+    ),
+]
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""``Idempotency-Key`` for money-moving requests: one shared table and one rule (``service``)."""
