@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -58,6 +59,10 @@ POLL_SECONDS = 0.05
 REPLAYED_HEADER = "Idempotent-Replayed"
 
 
+# Visible ASCII, inner spaces allowed: what survives an HTTP header unchanged.
+KEY_PATTERN = r"^[!-~]([ -~]*[!-~])?$"
+_KEY = re.compile(KEY_PATTERN)
+
 # The header every idempotent route takes (required: a money-moving request without one is 422).
 IdempotencyKey = Annotated[
     str,
@@ -65,6 +70,7 @@ IdempotencyKey = Annotated[
         alias="Idempotency-Key",
         min_length=1,
         max_length=255,
+        pattern=KEY_PATTERN,
         description="retry key: a repeat with the same body within the record's lifetime "
         "(IDEMPOTENCY_TTL_HOURS) returns the first answer",
     ),
@@ -91,8 +97,8 @@ def request_hash(scope: str, body: BaseModel) -> str:
 
 
 def check_key(key: str) -> str:
-    if not 1 <= len(key) <= 255 or not key.isprintable():
-        raise InvalidInput(fields={"Idempotency-Key": "1-255 printable characters"})
+    if not 1 <= len(key) <= 255 or _KEY.fullmatch(key) is None:
+        raise InvalidInput(fields={"Idempotency-Key": "1-255 visible ASCII characters"})
     return key
 
 

@@ -41,7 +41,9 @@ router = APIRouter(
 Cursor = Annotated[str | None, Query(description="next_cursor of the previous page")]
 Limit = Annotated[int, Query(ge=1, le=50)]
 Id = Annotated[int, Path(ge=1, le=2**63 - 1)]
-Month = Annotated[str, Path(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM")]
+Month = Annotated[
+    str, Path(pattern=r"^2[0-9]{3}-(0[1-9]|1[0-2])$", description="YYYY-MM, years 2000-2999")
+]
 Currency = Annotated[str, Query(pattern=r"^[A-Z]{3}$")]
 
 SIGNED_IN = {401: "not signed in", 429: "rate limited"}

@@ -35,11 +35,6 @@ if TYPE_CHECKING:
 # WeChat Pay requires the payee's real name from 2,000.00 yuan (wechatpay_transfers); Alipay for
 # every transfer to a logon id (alipay_transfers).
 WECHATPAY_REAL_NAME_FROM = 200_000
-PROVIDER_IDENTITIES: dict[str, frozenset[str]] = {
-    "wechatpay": frozenset({"openid"}),
-    "alipay": frozenset({"alipay_user_id", "alipay_logon_id"}),
-    "sandbox": frozenset({"sandbox"}),
-}
 FIRST_RETRY = timedelta(seconds=30)
 # How long a claimed payout is left to the worker that claimed it before another may take it.
 LEASE = timedelta(minutes=2)

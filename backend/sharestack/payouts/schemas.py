@@ -1,11 +1,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal, Self
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from sharestack.payouts.rules import PROVIDER_IDENTITIES
 from sharestack.text import SingleLine
 
 Provider = Literal["wechatpay", "alipay", "sandbox"]
@@ -21,26 +20,53 @@ RealName = Annotated[
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 
 
-class PayoutAccountCreate(BaseModel):
-    """Where to be paid. WeChat Pay: the creator's ``openid`` under our app; Alipay: the user id
-    (2088...) or the logon id (email or phone), which needs ``real_name``. ``real_name`` is also
-    required by WeChat Pay for payouts from 2,000 yuan."""
-
+class _AccountBase(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    provider: Provider
-    identity_type: IdentityType
     identity: Identity
-    real_name: RealName | None = None
+    real_name: RealName | None = Field(
+        default=None,
+        description="the account holder's name, checked by the provider; WeChat Pay needs it for "
+        "payouts from 2,000 yuan",
+    )
 
-    @model_validator(mode="after")
-    def _fits_provider(self) -> Self:
-        if self.identity_type not in PROVIDER_IDENTITIES[self.provider]:
-            allowed = ", ".join(sorted(PROVIDER_IDENTITIES[self.provider]))
-            raise ValueError(f"identity_type for {self.provider} is one of: {allowed}")
-        if self.identity_type == "alipay_logon_id" and not self.real_name:
-            raise ValueError("real_name is required for an Alipay logon id")
-        return self
+
+class WechatOpenidAccount(_AccountBase):
+    """WeChat Pay: the creator's ``openid`` under our app."""
+
+    provider: Literal["wechatpay"]
+    identity_type: Literal["openid"]
+    identity: Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z_-]{1,128}$")]
+
+
+class AlipayUserIdAccount(_AccountBase):
+    """Alipay: the account's user id (2088 followed by digits)."""
+
+    provider: Literal["alipay"]
+    identity_type: Literal["alipay_user_id"]
+    identity: Annotated[str, StringConstraints(pattern=r"^[0-9]{1,32}$")]
+
+
+class AlipayLogonIdAccount(_AccountBase):
+    """Alipay: the logon id (an email or a phone number), which Alipay only pays with the
+    holder's name."""
+
+    provider: Literal["alipay"]
+    identity_type: Literal["alipay_logon_id"]
+    real_name: RealName
+
+
+class SandboxAccount(_AccountBase):
+    provider: Literal["sandbox"]
+    identity_type: Literal["sandbox"]
+
+
+# Where to be paid. ``identity_type`` decides the provider and what the identity looks like, so
+# the document states every rule the API checks on this body.
+PayoutAccountCreate = Annotated[
+    WechatOpenidAccount | AlipayUserIdAccount | AlipayLogonIdAccount | SandboxAccount,
+    Field(discriminator="identity_type"),
+]
 
 
 class PayoutAccountRead(BaseModel):
