@@ -196,13 +196,24 @@ async def test_a_command_in_flight_at_the_kill_completes_on_the_new_master(
 ) -> None:
     """Regression: redis-py 8.1 redialled the dead master's address for a command that was in
     flight at the kill, until its retries ran out (see RediscoveringSentinelConnection)."""
-    from sharestack.cache.clients import SentinelConfig, close_client, make_client
+    from sharestack.cache.clients import (
+        SentinelConfig,
+        close_client,
+        make_client,
+        retries_for_budget,
+    )
 
     with sentinel_cluster(tmp_path) as cluster:
         config = SentinelConfig(
             tuple(cluster.sentinel_addresses), cluster.master_name, cluster.sentinel_password
         )
-        client = make_client(f"redis://:{cluster.password}@sentinel-named:1/0", sentinel=config)
+        # A budget well past the failover (5 s down-after + the election) even on a loaded
+        # machine: the old bug failed whatever the budget, since it never asked Sentinel again.
+        client = make_client(
+            f"redis://:{cluster.password}@sentinel-named:1/0",
+            sentinel=config,
+            retries=retries_for_budget(20),
+        )
         try:
             await client.set("k", "v")
             cluster.wait_fresh_replica_info()
