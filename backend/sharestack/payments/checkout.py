@@ -47,7 +47,7 @@ RECURRING = ("alipay", "sandbox")
 
 
 def notify_url(settings: Settings, provider: str) -> str:
-    return f"{settings.payments_public_base_url.rstrip('/')}/api/v1/webhooks/{provider}"
+    return references.webhook_url(settings.payments_public_base_url, provider)
 
 
 def payment_read(payment: Payment) -> PaymentRead:

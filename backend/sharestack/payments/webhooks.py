@@ -43,6 +43,7 @@ from sharestack.payments.providers import (
     PaymentProvider,
     RefundNotFound,
     RefundState,
+    references,
 )
 
 logger = logging.getLogger(__name__)
@@ -96,6 +97,8 @@ async def receive(
         note = provider.parse_notification(headers, body)  # counts its own refusals
     except NotificationRejected:
         return provider.ack(False)
+    if note.kind == "transfer":
+        return await _transfer_notified(session, provider, note)
     try:
         await _check_against_ours(session, note)
     except NotificationRejected as exc:
@@ -116,6 +119,21 @@ async def receive(
     )
     if event_id is not None:
         await outbox.enqueue(session, "process_provider_event", event_id=event_id)
+    return provider.ack(True)
+
+
+async def _transfer_notified(
+    session: WriteSession, provider: PaymentProvider, note: Notification
+) -> Ack:
+    """A payout's transfer reached a final state at the provider: the payouts domain is asked
+    to look at it now (``check_payout``, which queries the provider) instead of at its next
+    scheduled look. Nothing is stored: a repeated notification only asks again."""
+    payout_id = references.payout_id_from(note.transfer_no or "")
+    if payout_id is None:
+        PAYMENT_NOTIFICATIONS_REJECTED.labels(note.provider, "out_trade_no_mismatch").inc()
+        logger.warning("%s transfer notification for %r refused", note.provider, note.transfer_no)
+        return provider.ack(False)
+    await outbox.enqueue(session, "check_payout", payout_id=payout_id)
     return provider.ack(True)
 
 

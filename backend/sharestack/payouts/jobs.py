@@ -13,7 +13,7 @@ from sharestack.payments.providers import transfer_providers_from_settings
 from sharestack.payments.providers._common import CHINA_TZ
 from sharestack.payments.providers.base import ProviderError
 from sharestack.payments.providers.transfers import StatementProvider, TransferProvider
-from sharestack.payouts import reconciliation, sending
+from sharestack.payouts import reconciliation, repository, sending
 from sharestack.payouts.rules import PayoutPolicy
 from sharestack.resources import Resources
 
@@ -80,3 +80,17 @@ async def reconcile_statements(ctx: Resources) -> int:
     if failed:
         raise RuntimeError(f"{failed} statements could not be fetched; retrying")
     return found
+
+
+@job(retries=3, timeout=120)
+async def check_payout(ctx: Resources, payout_id: int) -> int:
+    """A provider said a payout's transfer changed: make the payout due now and send what is
+    due (which queries it: the notification itself is never taken as the outcome)."""
+    async with write_transaction(ctx.db) as session:
+        due = await repository.make_due(session, payout_id, utcnow())
+    if not due:
+        return 0
+    policy = PayoutPolicy.from_settings(ctx.settings)
+    transfers, _ = providers(ctx)
+    report = await sending.send_due(ctx.db, transfers, policy, ctx.sealer)
+    return report.claimed

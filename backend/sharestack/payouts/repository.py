@@ -16,6 +16,7 @@ from sharestack.payouts.models import (
     Payout,
     PayoutAccount,
 )
+from sharestack.payouts.rules import LEASE
 
 
 def _is_mysql(session: ReadSession) -> bool:
@@ -102,6 +103,25 @@ async def claim_due(session: WriteSession, now: datetime, limit: int) -> Sequenc
         .with_for_update(skip_locked=True)
     )
     return (await session.execute(query)).scalars().all()
+
+
+async def make_due(session: WriteSession, payout_id: int, now: datetime) -> bool:
+    """Bring a sent, unfinished payout's next look to now (True: it is due). Not while a sender may hold
+    it (claimed or recorded within ``rules.LEASE``): its own schedule looks soon enough, and a
+    second sender must never race the first."""
+    result = await session.execute(
+        sa.update(Payout)
+        .where(
+            Payout.id == payout_id,
+            Payout.status.not_in(FINAL_PAYOUT_STATUSES),
+            Payout.attempts > 0,
+            Payout.next_attempt_at.is_not(None),
+            Payout.updated_at <= now - LEASE,
+        )
+        .values(next_attempt_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
 async def payout_by_digest(session: WriteSession, digest: str) -> Payout | None:

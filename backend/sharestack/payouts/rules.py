@@ -51,6 +51,8 @@ class PayoutPolicy:
     send_batch: int = 50
     send_concurrency: int = 4
     retry_max: timedelta = timedelta(hours=1)
+    # Our public base URL, for the providers' transfer notifications ("" sends none).
+    public_base_url: str = ""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PayoutPolicy:
@@ -62,6 +64,7 @@ class PayoutPolicy:
             send_batch=settings.payout_send_batch,
             send_concurrency=settings.payout_send_concurrency,
             retry_max=timedelta(seconds=settings.payout_retry_max_seconds),
+            public_base_url=settings.payments_public_base_url,
         )
 
 

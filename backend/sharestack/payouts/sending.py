@@ -145,10 +145,19 @@ async def _claim(db: Database, policy: PayoutPolicy, sealer: Sealer, now: dateti
                 identity_type=account.identity_type,  # type: ignore[arg-type]
                 remark=REMARK,
                 real_name=real_name,
+                notify_url=_notify_url(policy, payout.provider),
                 currency=payout.currency,
             )
             claims.append(Claim(payout.id, payout.provider, first, payout.expires_at, request))
     return claims
+
+
+def _notify_url(policy: PayoutPolicy, provider: str) -> str | None:
+    """WeChat Pay notifies a transfer's final state (``MCHTRANSFER.BILL.FINISHED``), which makes
+    the payout due at once (``check_payout``); Alipay and the sandbox are queried only."""
+    if provider != "wechatpay" or not policy.public_base_url:
+        return None
+    return references.webhook_url(policy.public_base_url, provider)
 
 
 async def _call(provider: TransferProvider | None, claim: Claim, now: datetime) -> Answer:

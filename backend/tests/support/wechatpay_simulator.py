@@ -331,11 +331,18 @@ class WechatPaySimulator(SimulatorBase):
                 },
             )
 
-    def confirm_transfer(self, out_bill_no: str) -> None:
-        """The payee confirms in WeChat."""
+    def confirm_transfer(self, out_bill_no: str, *, notify: bool = True) -> None:
+        """The payee confirms in WeChat; WeChat Pay then notifies the bill's final state to the
+        transfer's ``notify_url`` (if it had one)."""
         with self.lock:
-            self.bills[out_bill_no]["state"] = "SUCCESS"
-            self.bills[out_bill_no]["package_info"] = None
+            bill = self.bills[out_bill_no]
+            bill["state"] = "SUCCESS"
+            bill["package_info"] = None
+            bill["update_time"] = "2026-12-01T10:05:00+08:00"
+            url = bill["request"].get("notify_url")
+            if notify and url:
+                resource = self._bill_record(out_bill_no, bill)
+                self._notify(url, resource, "MCHTRANSFER.BILL.FINISHED")
 
     def _bill_answer(self, bill: dict[str, Any]) -> dict[str, Any]:
         answer = {

@@ -36,7 +36,7 @@ from typing import Any, Literal, NamedTuple, Protocol
 Scene = Literal["native", "h5", "jsapi", "page"]
 OrderStatus = Literal["pending", "succeeded", "failed", "closed", "unknown"]
 RefundStatus = Literal["pending", "succeeded", "failed", "unknown"]
-NotificationKind = Literal["payment", "refund", "agreement"]
+NotificationKind = Literal["payment", "refund", "agreement", "transfer"]
 AgreementStatus = Literal["signed", "unsigned"]
 CheckoutKind = Literal["qr_code", "redirect", "jsapi"]
 RejectReason = Literal[
@@ -197,6 +197,8 @@ class Notification:
     out_refund_no: str | None = None
     agreement_no: str | None = None
     external_agreement_no: str | None = None
+    # Transfers (payouts): our out_bill_no. Only a hint to look now: payouts query the state.
+    transfer_no: str | None = None
     occurred_at: datetime | None = None
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 

@@ -55,6 +55,11 @@ def is_ours(kind: Literal["payment", "refund"], number: str) -> bool:
     return (_REFUND if kind == "refund" else _TRADE).fullmatch(number) is not None
 
 
+def webhook_url(public_base_url: str, provider: str) -> str:
+    """Where a provider sends its notifications (orders, refunds, transfers)."""
+    return f"{public_base_url.rstrip('/')}/api/v1/webhooks/{provider}"
+
+
 def transfer_no(payout_id: int) -> str:
     return _make("ssp", payout_id, _PAYOUT_DIGITS)
 

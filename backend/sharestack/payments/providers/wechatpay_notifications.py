@@ -61,7 +61,8 @@ def parse(
     if envelope.get("resource_type") != "encrypt-resource" or not isinstance(resource, dict):
         raise NotificationRejected("malformed", "resource")
     data = crypto.decrypt_resource(apiv3_key, resource)
-    if data.get("mchid") != mchid:
+    # Payments and refunds name the merchant "mchid"; transfer bills "mch_id".
+    if data.get("mchid", data.get("mch_id")) != mchid:
         raise NotificationRejected("merchant_mismatch", "mchid")
     key = f"{NAME}:{event_id}"
     if event_type.startswith("TRANSACTION."):
@@ -96,6 +97,23 @@ def parse(
             provider_ref=refund.provider_ref,
             out_refund_no=refund.out_refund_no,
             occurred_at=refund.refunded_at,
+            raw=data,
+        )
+    if event_type.startswith("MCHTRANSFER.BILL."):
+        # A transfer bill reached a final state (SUCCESS, FAIL, CANCELLED). Verified like every
+        # notification, but the payout is settled from a query, not from this message.
+        transfer_no = _opt_str(data.get("out_bill_no"))
+        if transfer_no is None:
+            raise NotificationRejected("malformed", "transfer without out_bill_no")
+        amount = data.get("transfer_amount")
+        return Notification(
+            provider=NAME,
+            event_key=key,
+            kind="transfer",
+            status=str(data.get("state", "")),
+            out_trade_no=None,
+            amount=amount if type(amount) is int else None,
+            transfer_no=transfer_no,
             raw=data,
         )
     raise NotificationRejected("unsupported_event", event_type)

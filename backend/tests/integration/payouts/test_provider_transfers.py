@@ -6,6 +6,7 @@ a refused payee, and both providers' statements fetched and reconciled."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Iterator
 from datetime import date, timedelta
 from typing import Any
@@ -16,12 +17,14 @@ import sqlalchemy as sa
 
 from sharestack.db.base import utcnow
 from sharestack.db.engine import Database
+from sharestack.payments import webhooks
 from sharestack.payments.providers import references
 from sharestack.payments.providers.alipay import AlipayConfig, AlipayProvider
 from sharestack.payments.providers.transfers import TransferProvider
 from sharestack.payments.providers.wechatpay import WechatPayConfig, WechatPayProvider
 from sharestack.payments.providers.wechatpay_crypto import WechatPayVerifier
 from sharestack.payouts import reconciliation, sending
+from sharestack.payouts import repository as payouts_repository
 from sharestack.payouts.rules import PayoutPolicy
 from tests.integration.helpers import Account, signup
 from tests.integration.ledger.conftest import in_tx
@@ -161,6 +164,58 @@ async def test_wechat_payee_confirms_a_large_payout_with_the_encrypted_name(
     assert (await _run(db, providers, minutes=1)).paid == 1
     assert await _status(db, payout_id) == ("paid", "SUCCESS")
     assert await balance(client, creator) == {"pending": 0, "available": 25_000, "in_transit": 0}
+    await no_violations(db)
+
+
+async def test_wechat_notifies_the_confirmed_transfer_and_the_payout_is_looked_at_at_once(
+    client: httpx.AsyncClient,
+    db: Database,
+    providers: dict[str, Any],
+    wechat_sim: WechatPaySimulator,
+) -> None:
+    """The transfer carries our notify_url; WeChat Pay's signed MCHTRANSFER.BILL.FINISHED makes
+    the payout due now, and the next send settles it from a query. A forged notification, or
+    one for a number that is not ours, is refused and changes nothing."""
+    policy = PayoutPolicy(confirm_timeout=timedelta(minutes=30), public_base_url="https://ss.test")
+    creator, payout_id = await _payout(client, db, WECHAT, 5_000, 10_000)
+    assert (await sending.send_due(db, providers, policy, sealer(db))).waiting == 1
+    no = references.transfer_no(payout_id)
+    assert (
+        wechat_sim.bills[no]["request"]["notify_url"] == "https://ss.test/api/v1/webhooks/wechatpay"
+    )
+
+    wechat_sim.confirm_transfer(no)
+    [delivery] = wechat_sim.outbox
+    wechat = {"wechatpay": providers["wechatpay"]}
+
+    async def receive(headers: dict[str, str], body: bytes) -> bool:
+        ack = await in_tx(db, lambda s: webhooks.receive(s, wechat, "wechatpay", headers, body))
+        return wechat_sim.is_ack(ack.status, ack.body)
+
+    forged = delivery.body.replace(b'"id"', b'"id2"', 1)
+    assert not await receive(delivery.headers, forged)
+    assert await receive(delivery.headers, delivery.body)
+    async with db.write_engine.connect() as conn:
+        queued = (
+            (
+                await conn.execute(
+                    sa.text("SELECT kwargs FROM job_outbox WHERE function = 'check_payout'")
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert [json.loads(k) for k in queued] == [{"payout_id": payout_id}]
+
+    # What check_payout does: due now (past the sender's lease), then one send, which queries.
+    later = utcnow() + timedelta(minutes=3)
+    assert await in_tx(db, lambda s: payouts_repository.make_due(s, payout_id, later))
+    report = await sending.send_due(db, providers, policy, sealer(db), now=later)
+    assert report.paid == 1
+    assert await _status(db, payout_id) == ("paid", "SUCCESS")
+    # Settled: a repeated notification makes nothing due.
+    assert not await in_tx(db, lambda s: payouts_repository.make_due(s, payout_id, later))
+    assert await balance(client, creator) == {"pending": 0, "available": 4_000, "in_transit": 0}
     await no_violations(db)
 
 
