@@ -106,9 +106,9 @@ async def claim_due(session: WriteSession, now: datetime, limit: int) -> Sequenc
 
 
 async def make_due(session: WriteSession, payout_id: int, now: datetime) -> bool:
-    """Bring a sent, unfinished payout's next look to now (True: it is due). Not while a sender may hold
-    it (claimed or recorded within ``rules.LEASE``): its own schedule looks soon enough, and a
-    second sender must never race the first."""
+    """Bring a sent, unfinished payout's next look to now (True: it is due). Not while a
+    sender may hold it (claimed or recorded within ``rules.LEASE``): its own schedule looks soon
+    enough, and a second sender must never race the first."""
     result = await session.execute(
         sa.update(Payout)
         .where(
