@@ -204,9 +204,37 @@ def test_unknown_event_type(wechat: WechatPayProvider, wechat_key: KeyPair) -> N
     )
     headers, body = msg.wechat_notification(
         apiv3_key=APIV3_KEY, key=wechat_key.private, serial=PUB_KEY_ID, resource=resource,
-        timestamp=int(NOW), event_type="MCHTRANSFER.BILL.FINISHED",
+        timestamp=int(NOW), event_type="PROFITSHARING.FINISHED",
     )  # fmt: skip
     assert _reason(wechat, headers, body) == "unsupported_event"
+    # A transfer notification must name the bill.
+    headers, body = msg.wechat_notification(
+        apiv3_key=APIV3_KEY, key=wechat_key.private, serial=PUB_KEY_ID, resource=resource,
+        timestamp=int(NOW), event_type="MCHTRANSFER.BILL.FINISHED",
+    )  # fmt: skip
+    assert _reason(wechat, headers, body) == "malformed"
+
+
+def test_transfer_notification(wechat: WechatPayProvider, wechat_key: KeyPair) -> None:
+    resource = {"mch_id": MCHID, "out_bill_no": "ssp0000000000000007", "state": "SUCCESS",
+                "transfer_amount": 5_000}  # fmt: skip
+    headers, body = msg.wechat_notification(
+        apiv3_key=APIV3_KEY, key=wechat_key.private, serial=PUB_KEY_ID, resource=resource,
+        timestamp=int(NOW), event_type="MCHTRANSFER.BILL.FINISHED",
+    )  # fmt: skip
+    note = wechat.parse_notification(headers, body)
+    assert (note.kind, note.transfer_no, note.status, note.amount) == (
+        "transfer",
+        "ssp0000000000000007",
+        "SUCCESS",
+        5_000,
+    )
+    other = msg.wechat_notification(
+        apiv3_key=APIV3_KEY, key=wechat_key.private, serial=PUB_KEY_ID,
+        resource={**resource, "mch_id": "1900000999"}, timestamp=int(NOW),
+        event_type="MCHTRANSFER.BILL.FINISHED",
+    )  # fmt: skip
+    assert _reason(wechat, *other) == "merchant_mismatch"
 
 
 def test_ack() -> None:
