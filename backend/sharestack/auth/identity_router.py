@@ -148,11 +148,11 @@ async def wechat_authorize(
 async def wechat_login(
     body: WechatWebLogin,
     response: Response,
-    cookie: StateCookie,
     state: StateDep,
     states: WechatStatesDep,
     session: WriteSessionDep,
     store: LoginStoreDep,
+    cookie: StateCookie = None,
 ) -> IdentityLoginResponse:
     """Finish a website QR log-in with the ``code`` and ``state`` WeChat sent the browser back
     with; the first log-in creates the account."""
@@ -218,11 +218,11 @@ async def link_phone(
 async def link_wechat(
     body: WechatWebLogin,
     response: Response,
-    cookie: StateCookie,
     user: CurrentUser,
     state: StateDep,
     states: WechatStatesDep,
     session: WriteSessionDep,
+    cookie: StateCookie = None,
 ) -> IdentityRead:
     """Link WeChat, proven by a website QR log-in started with ``POST /auth/wechat/authorize``."""
     identity = await wechat.web_identity(state.wechat, states, body.code, body.state, cookie)
