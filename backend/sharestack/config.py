@@ -133,8 +133,8 @@ class Settings(BaseSettings):
     # --- phone and WeChat log-in (sharestack.sms, sharestack.wechat, auth/phone, auth/wechat) --
     # Numbers written without +country code are read as this region's (ISO 3166 alpha-2).
     phone_default_region: str = "CN"
-    # console (development and test only: codes go to Redis, and to the log in development),
-    # aliyun or tencent.
+    # console (development and test only: codes go to Redis, and to the log in development; in
+    # production it means "no SMS": phone log-in is off), aliyun or tencent.
     sms_provider: Literal["console", "aliyun", "tencent"] = "console"
     sms_code_ttl_seconds: int = Field(default=300, ge=60, le=3600)
     sms_code_max_attempts: int = Field(default=5, ge=1, le=20)
@@ -244,8 +244,6 @@ class Settings(BaseSettings):
         for url in [self.database_url, self.redis_url, *self.database_replica_urls]:
             if url and any(f":{p}@" in url for p in PLACEHOLDER_SECRETS - {""}):
                 raise ValueError("a database or Redis URL still carries a placeholder password")
-        if self.environment is Environment.production and self.sms_provider == "console":
-            raise ValueError("SMS_PROVIDER=console keeps codes in Redis: choose aliyun or tencent")
         for name in (
             "aliyun_sms_access_key_secret",
             "tencent_sms_secret_key",

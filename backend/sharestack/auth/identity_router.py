@@ -10,6 +10,7 @@ from fastapi import APIRouter, Cookie, Depends, Path, Response, status
 from starlette.requests import HTTPConnection
 
 from sharestack.auth import identities, phone, wechat
+from sharestack.auth.identity_errors import NotEnabled
 from sharestack.auth.identity_schemas import (
     EmailLink,
     IdentityLoginResponse,
@@ -88,7 +89,12 @@ def _ip(connection: HTTPConnection) -> str:
     "/phone/code",
     status_code=status.HTTP_202_ACCEPTED,
     dependencies=[AuthRateLimit],
-    responses=documented({422: "not a valid mobile number"}),
+    responses=documented(
+        {
+            404: "phone log-in is not enabled here (no SMS provider)",
+            422: "not a valid mobile number",
+        }
+    ),
 )
 async def request_phone_code(
     body: PhoneCodeRequest,
@@ -99,6 +105,8 @@ async def request_phone_code(
 ) -> PhoneCodeSent:
     """Send a 6-digit code by SMS, for log-in or for linking the number. Limited per number and
     per IP (429 with Retry-After); the same answer whether or not the number has an account."""
+    if state.sms is None:
+        raise NotEnabled("Phone log-in is not enabled on this server.")
     number = phone.normalize_phone(body.phone, state.settings.phone_default_region)
     await phone.check_send_limits(state.ratelimiter, state.settings, _ip(connection), number)
     expires_in = await phone.send_code(session, codes, state.settings.secret_key, number)

@@ -1,10 +1,13 @@
-"""The SMS sender this process uses, from SMS_PROVIDER and its settings.
+"""The SMS sender this process uses, from SMS_PROVIDER and its settings (the console provider
+never in production).
 
 A chosen provider with a missing setting fails start-up (unlike payments, where an absent
 provider is simply not offered: without SMS there is no phone log-in at all, so a half-configured
 one is a deployment mistake to hear about at once)."""
 
 from __future__ import annotations
+
+import logging
 
 from redis.asyncio import Redis
 
@@ -13,6 +16,8 @@ from sharestack.sms.aliyun import AliyunSms, AliyunSmsConfig
 from sharestack.sms.base import SmsSender
 from sharestack.sms.console import ConsoleSms
 from sharestack.sms.tencent import TencentSms, TencentSmsConfig
+
+logger = logging.getLogger(__name__)
 
 
 def _required(settings: Settings, *names: str) -> list[str]:
@@ -31,7 +36,9 @@ def console_sms(settings: Settings, redis: Redis, prefix: str) -> ConsoleSms:
     )
 
 
-def sms_from_settings(settings: Settings, redis: Redis, console_prefix: str) -> SmsSender:
+def sms_from_settings(settings: Settings, redis: Redis, console_prefix: str) -> SmsSender | None:
+    """None in production without a real provider: phone log-in is then off (its routes say
+    so), rather than codes being kept where an operator could read them."""
     s = settings
     if s.sms_provider == "aliyun":
         key_id, secret, sign, template = _required(
@@ -72,4 +79,7 @@ def sms_from_settings(settings: Settings, redis: Redis, console_prefix: str) -> 
                 timeout=s.provider_timeout_seconds,
             )
         )
+    if s.environment is Environment.production:
+        logger.warning("SMS_PROVIDER is console in production: phone log-in is disabled")
+        return None
     return console_sms(settings, redis, console_prefix)
