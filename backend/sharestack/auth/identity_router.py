@@ -250,7 +250,8 @@ async def link_email(body: EmailLink, user: CurrentUser, session: WriteSessionDe
 
 
 @me_router.delete(
-    "/{identity_id}",
+    # Digits only: /me/identities/phone (POST) must not also match DELETE (the Allow header).
+    "/{identity_id:int}",
     status_code=status.HTTP_204_NO_CONTENT,
     responses=documented({404: "not one of your identities", 409: "your only identity"}),
 )

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from fastapi import FastAPI
 
+from sharestack.dependencies import app_state
 from tests.integration.helpers import PASSWORD, signup
 from tests.integration.identities.conftest import Phones, bearer, new_number
 from tests.integration.identities.test_phone import forget_send_limits
@@ -194,3 +197,63 @@ async def test_twenty_concurrent_unlinks_leave_one_identity(phones: Phones) -> N
     assert statuses.count(204) == 1, statuses
     assert set(statuses) <= {204, 404, 409}
     assert len(await identities(phones.client, account.token)) == 1
+
+
+async def _statements(app: FastAPI, call: Any) -> int:
+    statements = 0
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        nonlocal statements
+        # The outbox relay's polls and marks are not the request's; its insert is.
+        if "job_outbox" not in statement or statement.lstrip().upper().startswith("INSERT"):
+            statements += 1
+
+    engine = app_state(app).db.write_engine.sync_engine
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        await call()
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+    return statements
+
+
+async def test_statements_per_request_are_constant(phones: Phones, app: FastAPI) -> None:
+    account = await signup(phones.client, "counted")
+
+    async def listing() -> None:
+        r = await phones.client.get("/api/v1/me/identities", headers=account.headers)
+        assert r.status_code == 200
+
+    one = await _statements(app, listing)
+    number = new_number()
+    code = await phones.send(number)
+    r = await phones.client.post(
+        "/api/v1/me/identities/phone",
+        json={"phone": number, "code": code},
+        headers=account.headers,
+    )
+    assert r.status_code == 201
+    two = await _statements(app, listing)
+    print(f"\nGET /me/identities: {one} statements with one identity, {two} with two")
+    assert one == two <= 2  # the user, the identities
+
+    other = new_number()
+
+    async def request_code() -> None:
+        r = await phones.client.post("/api/v1/auth/phone/code", json={"phone": other})
+        assert r.status_code == 202
+
+    sending = await _statements(app, request_code)
+    await phones.jobs.settle()
+    code = (await phones.console.sent(other))[-1]
+
+    async def first_login() -> None:
+        r = await phones.client.post(
+            "/api/v1/auth/phone/login", json={"phone": other, "code": code}
+        )
+        assert r.status_code == 200
+
+    login = await _statements(app, first_login)
+    print(f"POST /auth/phone/code: {sending} statements; first phone log-in: {login}")
+    assert sending == 1  # the outbox row; the code itself lives in Redis
+    assert login <= 6
