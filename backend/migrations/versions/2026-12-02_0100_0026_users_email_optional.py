@@ -25,14 +25,29 @@ EMAIL = sa.String(254).with_variant(
 
 
 def _nullable(nullable: bool) -> None:
-    with op.batch_alter_table("users") as batch:
-        batch.alter_column(
-            "email",
-            existing_type=EMAIL,
-            type_=EMAIL,
-            nullable=nullable,
-            existing_nullable=not nullable,
-        )
+    bind = op.get_bind()
+    sqlite = bind.dialect.name == "sqlite"
+    if sqlite:
+        # SQLite changes a column by rebuilding the table (batch mode), and dropping the old
+        # users table with foreign keys on would cascade-delete every row that references a
+        # user (profiles, credentials, content...). The pragma is ignored inside a
+        # transaction: end the one in progress first.
+        bind.commit()
+        bind.exec_driver_sql("PRAGMA foreign_keys=OFF")
+    try:
+        with op.batch_alter_table("users") as batch:
+            batch.alter_column(
+                "email",
+                existing_type=EMAIL,
+                type_=EMAIL,
+                nullable=nullable,
+                existing_nullable=not nullable,
+            )
+        if sqlite:
+            bind.commit()
+    finally:
+        if sqlite:
+            bind.exec_driver_sql("PRAGMA foreign_keys=ON")
 
 
 def upgrade() -> None:
