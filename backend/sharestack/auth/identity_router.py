@@ -52,6 +52,8 @@ WechatStatesDep = Annotated[wechat.WechatStates, Depends(_states)]
 
 CODE_ERRORS = {400: "the code is wrong, expired or used", 422: "not a valid mobile number"}
 LOCKED = {429: "too many requests, or too many wrong codes for this number (request a new one)"}
+# Any log-in: a disabled account; a first log-in that raced another for the same identity.
+SIGN_IN = {403: "the account is disabled", 409: "created by a simultaneous log-in: sign in again"}
 WEB_ERRORS = {
     400: "state not this browser's, expired or used; or WeChat refused the code",
     404: "WeChat website log-in is not enabled here",
@@ -116,7 +118,7 @@ async def request_phone_code(
 @router.post(
     "/phone/login",
     dependencies=[AuthRateLimit],
-    responses=documented(CODE_ERRORS | LOCKED | {403: "the account is disabled"}),
+    responses=documented(CODE_ERRORS | LOCKED | SIGN_IN),
 )
 async def phone_login(
     body: PhoneLogin,
@@ -152,7 +154,9 @@ async def wechat_authorize(
     return WechatAuthorization(url=client.authorize_url(value), state=value, expires_in=states.ttl)
 
 
-@router.post("/wechat/login", dependencies=[AuthRateLimit], responses=documented(WEB_ERRORS))
+@router.post(
+    "/wechat/login", dependencies=[AuthRateLimit], responses=documented(WEB_ERRORS | SIGN_IN)
+)
 async def wechat_login(
     body: WechatWebLogin,
     response: Response,
@@ -179,6 +183,7 @@ async def wechat_login(
             404: "mini-program log-in is not enabled here",
             502: WEB_ERRORS[502],
         }
+        | SIGN_IN
     ),
 )
 async def wechat_mini_login(

@@ -215,3 +215,14 @@ async def test_the_per_ip_limit_holds_across_numbers(app: FastAPI, clean_tables:
             for _ in range(allowed + 2)
         ]
     assert statuses == [202] * allowed + [429, 429]
+
+
+async def test_a_disabled_account_cannot_sign_in_by_phone(phones: Phones, app: FastAPI) -> None:
+    number = new_number()
+    user_id = (await phones.login(number)).json()["user_id"]
+    async with app_state(app).db.write_engine.begin() as conn:
+        await conn.execute(sa.update(User).where(User.id == user_id).values(status="disabled"))
+    await forget_send_limits(app, number)
+    r = await phones.login(number)
+    assert r.status_code == 403
+    assert r.json()["error"]["code"] == "account_disabled"
