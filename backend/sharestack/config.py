@@ -92,7 +92,8 @@ class Settings(BaseSettings):
     rate_limit_anonymous: str = "300/minute"
     rate_limit_authenticated: str = "1200/minute"
     rate_limit_auth: str = Field(
-        default="10/minute", description="login, register and password attempts, per IP"
+        default="10/minute",
+        description="login, register, password attempts, phone codes and WeChat log-ins, per IP",
     )
     worker_concurrency: int = Field(default=10, ge=1, le=200)
     metrics_enabled: bool = True

@@ -16,6 +16,7 @@ invalid code, 40163 code used, 40013 invalid appid, 40125 invalid secret, 45011 
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -24,6 +25,8 @@ import httpx
 import orjson
 
 from sharestack.config import Settings
+
+logger = logging.getLogger(__name__)
 
 # WeChat's own rejections of the code the user brought (not our configuration's fault).
 CODE_ERRORS = frozenset({40029, 40163, 40226, 41008})
@@ -146,10 +149,15 @@ class WechatLogin:
 def wechat_from_settings(settings: Settings) -> WechatLogin:
     s = settings
     web = mini = None
-    if s.wechat_web_appid and s.wechat_web_secret:
-        web = WechatApp(s.wechat_web_appid, s.wechat_web_secret)
+    web_settings = (s.wechat_web_appid, s.wechat_web_secret, s.wechat_web_redirect_uri)
+    if all(web_settings):
+        web = WechatApp(str(s.wechat_web_appid), str(s.wechat_web_secret))
+    elif any(web_settings):  # almost always a deployment mistake: say so, leave it off
+        logger.warning("WECHAT_WEB_APPID, _SECRET and _REDIRECT_URI are needed together: off")
     if s.wechat_mini_appid and s.wechat_mini_secret:
         mini = WechatApp(s.wechat_mini_appid, s.wechat_mini_secret)
+    elif s.wechat_mini_appid or s.wechat_mini_secret:
+        logger.warning("WECHAT_MINI_APPID and WECHAT_MINI_SECRET are needed together: off")
     return WechatLogin(
         web=web,
         mini=mini,

@@ -120,3 +120,26 @@ def test_no_console_sms_in_production_and_a_chosen_provider_must_be_complete() -
     partial = Settings(_env_file=None, sms_provider="tencent", tencent_sms_secret_id="AKID")
     with pytest.raises(ValueError, match="TENCENT_SMS_SECRET_KEY"):
         sms_from_settings(partial, None, "p:")  # type: ignore[arg-type]
+
+
+def test_wechat_apps_are_on_only_with_every_setting(caplog: pytest.LogCaptureFixture) -> None:
+    from sharestack.wechat.client import wechat_from_settings
+
+    full = Settings(
+        _env_file=None,
+        wechat_web_appid="wxA",
+        wechat_web_secret="s" * 32,
+        wechat_web_redirect_uri="https://example.com/cb",
+        wechat_mini_appid="wxB",
+        wechat_mini_secret="m" * 32,
+    )
+    client = wechat_from_settings(full)
+    assert client.web is not None
+    assert client.mini is not None
+    assert "appid=wxA" in client.authorize_url("st")
+    partial = wechat_from_settings(
+        Settings(_env_file=None, wechat_web_appid="wxA", wechat_web_secret="s" * 32)
+    )
+    assert partial.web is None
+    assert partial.mini is None
+    assert "needed together" in caplog.text
