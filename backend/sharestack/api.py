@@ -2,6 +2,8 @@
 
 from fastapi import APIRouter, Depends
 
+from sharestack.auth.identity_router import me_router as identities_router
+from sharestack.auth.identity_router import router as phone_wechat_router
 from sharestack.auth.router import router as auth_router
 from sharestack.callers.limits import api_rate_limit
 from sharestack.content.router import router as content_router
@@ -15,6 +17,8 @@ from sharestack.users.router import router as users_router
 # Every route here is rate limited (429) and resolves the caller in Redis (503 when it is down).
 limited = APIRouter(dependencies=[Depends(api_rate_limit)], responses=errors(429, 503))
 limited.include_router(auth_router)
+limited.include_router(phone_wechat_router)
+limited.include_router(identities_router)
 limited.include_router(users_router)
 limited.include_router(content_router)
 limited.include_router(subscriptions_router)

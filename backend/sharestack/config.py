@@ -100,7 +100,8 @@ class Settings(BaseSettings):
     rate_limit_anonymous: str = "300/minute"
     rate_limit_authenticated: str = "1200/minute"
     rate_limit_auth: str = Field(
-        default="10/minute", description="login, register and password attempts, per IP"
+        default="10/minute",
+        description="login, register, password attempts, phone codes and WeChat log-ins, per IP",
     )
     worker_concurrency: int = Field(default=10, ge=1, le=200)
     metrics_enabled: bool = True
@@ -137,6 +138,40 @@ class Settings(BaseSettings):
     session_ttl_seconds: int = Field(default=14 * 24 * 3600, ge=60)
     session_cookie_name: str = "ss_session"
     cookie_secure: bool = False
+
+    # --- phone and WeChat log-in (sharestack.sms, sharestack.wechat, auth/phone, auth/wechat) --
+    # Numbers written without +country code are read as this region's (ISO 3166 alpha-2).
+    phone_default_region: str = "CN"
+    # console (development and test only: codes go to Redis, and to the log in development; in
+    # production it means "no SMS": phone log-in is off), aliyun or tencent.
+    sms_provider: Literal["console", "aliyun", "tencent"] = "console"
+    sms_code_ttl_seconds: int = Field(default=300, ge=60, le=3600)
+    sms_code_max_attempts: int = Field(default=5, ge=1, le=20)
+    # Code requests, on top of RATE_LIMIT_AUTH: comma-separated limits per number and per IP.
+    sms_limits_per_number: str = "1/minute,10/day"
+    sms_limits_per_ip: str = "5/minute,50/day"
+    aliyun_sms_access_key_id: str | None = None
+    aliyun_sms_access_key_secret: str | None = None
+    aliyun_sms_sign_name: str | None = Field(default=None, description="approved 签名")
+    aliyun_sms_template_code: str | None = Field(default=None, description="SMS_..., ${code}")
+    aliyun_sms_endpoint: str = "https://dysmsapi.aliyuncs.com"
+    tencent_sms_secret_id: str | None = None
+    tencent_sms_secret_key: str | None = None
+    tencent_sms_sdk_app_id: str | None = Field(default=None, description="1400...")
+    tencent_sms_sign_name: str | None = None
+    tencent_sms_template_id: str | None = Field(default=None, description="one parameter: code")
+    tencent_sms_region: str = "ap-guangzhou"
+    tencent_sms_endpoint: str = "https://sms.tencentcloudapi.com"
+    # WeChat website QR log-in (open platform 网站应用, snsapi_login) and mini-program log-in.
+    wechat_web_appid: str | None = None
+    wechat_web_secret: str | None = None
+    # Where WeChat sends the browser back with ?code&state (a page of the web client).
+    wechat_web_redirect_uri: str | None = None
+    wechat_mini_appid: str | None = None
+    wechat_mini_secret: str | None = None
+    wechat_api_base_url: str = "https://api.weixin.qq.com"
+    wechat_open_base_url: str = "https://open.weixin.qq.com"
+    wechat_state_ttl_seconds: int = Field(default=600, ge=60, le=3600)
 
     # --- http -----------------------------------------------------------------------------
     forwarded_allow_ips: str = "127.0.0.1"
@@ -191,6 +226,15 @@ class Settings(BaseSettings):
         Limit.parse(value)  # fail at start-up, not on the first request
         return value
 
+    @field_validator("sms_limits_per_number", "sms_limits_per_ip")
+    @classmethod
+    def _sms_limit_syntax(cls, value: str) -> str:
+        from sharestack.ratelimit.limiter import Limit
+
+        if not [Limit.parse(part) for part in value.split(",") if part.strip()]:
+            raise ValueError("at least one limit, like '1/minute,10/day'")
+        return value
+
     @field_validator("database_replica_urls", mode="before")
     @classmethod
     def _replicas_csv(cls, value: object) -> object:
@@ -215,6 +259,15 @@ class Settings(BaseSettings):
         for url in [self.database_url, self.redis_url, *self.database_replica_urls]:
             if url and any(f":{p}@" in url for p in PLACEHOLDER_SECRETS - {""}):
                 raise ValueError("a database or Redis URL still carries a placeholder password")
+        for name in (
+            "aliyun_sms_access_key_secret",
+            "tencent_sms_secret_key",
+            "wechat_web_secret",
+            "wechat_mini_secret",
+        ):
+            value = getattr(self, name)
+            if value is not None and value.strip().lower() in PLACEHOLDER_SECRETS:
+                raise ValueError(f"{name.upper()} still holds a placeholder")
         return self
 
     @property

@@ -2,6 +2,7 @@
 runs them) and the worker (which runs them) know the same set: the way ``sharestack.models``
 imports every model. A new domain with jobs adds one line here."""
 
+from sharestack.auth import sms_jobs
 from sharestack.content import jobs as content_jobs
 from sharestack.idempotency import jobs as idempotency_jobs
 from sharestack.jobs import housekeeping
@@ -17,5 +18,6 @@ __all__ = [
     "ledger_jobs",
     "payments_jobs",
     "payouts_jobs",
+    "sms_jobs",
     "subscriptions_jobs",
 ]

@@ -68,6 +68,7 @@ DESCRIPTIONS: dict[int, str] = {
     413: "`payload_too_large`: the body exceeds `MAX_BODY_BYTES`.",
     422: "`validation_error`: a parameter or body field is invalid (`fields` names it).",
     429: "`rate_limited`: too many requests; `Retry-After` says when to retry.",
+    502: "`wechat_unavailable`: an upstream provider could not be reached or refused us; retry.",
     503: "`service_unavailable`: the database or Redis is unavailable; retry shortly.",
 }
 

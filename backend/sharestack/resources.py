@@ -16,6 +16,10 @@ from sharestack.config import Settings
 from sharestack.db.engine import Database
 from sharestack.pagination import Cursors
 from sharestack.sealing import Sealer
+from sharestack.sms import SmsSender
+from sharestack.sms.factory import sms_from_settings
+from sharestack.wechat import WechatLogin
+from sharestack.wechat.client import wechat_from_settings
 
 if TYPE_CHECKING:  # an annotation only: infrastructure never imports a domain at run time
     from sharestack.payments.providers import PaymentProvider
@@ -34,6 +38,9 @@ class Resources:
     cursors: Cursors
     # Payment providers by name (built once per process; empty unless a factory was given).
     payments: dict[str, PaymentProvider] = field(default_factory=dict)
+    # Verification-code texts (sharestack.sms) and WeChat log-in (sharestack.wechat).
+    sms: SmsSender | None = None
+    wechat: WechatLogin | None = None
 
     @classmethod
     async def open(
@@ -59,6 +66,8 @@ class Resources:
             redis=redis,
             cache=cache,
             cursors=Cursors(settings.secret_key),
+            sms=sms_from_settings(settings, redis.sessions, redis.key("sms", "console", "")),
+            wechat=wechat_from_settings(settings),
         )
         if payments is not None:
             resources.payments = payments(resources)
@@ -72,6 +81,9 @@ class Resources:
     async def close(self) -> None:
         for provider in self.payments.values():
             await provider.aclose()
+        for client in (self.sms, self.wechat):
+            if client is not None:
+                await client.aclose()
         await self.cache.aclose()
         await self.redis.close()
         await self.db.dispose()

@@ -33,6 +33,8 @@ class AppState(Resources):
             cache=base.cache,
             cursors=base.cursors,
             payments=base.payments,
+            sms=base.sms,
+            wechat=base.wechat,
             rate_limits=RateLimits.from_settings(settings),
             ratelimiter=(
                 RateLimiter(redis.ratelimit, redis.key("rl"))

@@ -24,8 +24,9 @@ class User(TimestampMixin, Base):
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     # Stored in its canonical form (sharestack.text.canonical_email) and compared byte for byte:
-    # the unique index then means "one account per address" on every database.
-    email: Mapped[str] = mapped_column(ExactString(254), unique=True, nullable=False)
+    # the unique index then means "one account per address" on every database. None for an
+    # account signed up by phone or WeChat that has linked no email (NULLs never collide).
+    email: Mapped[str | None] = mapped_column(ExactString(254), unique=True, nullable=True)
     status: Mapped[str] = mapped_column(
         closed_set(*USER_STATUSES, name="status"), nullable=False, default="active"
     )

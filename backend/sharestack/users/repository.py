@@ -15,6 +15,16 @@ async def get_by_email(session: ReadSession, email: str) -> User | None:
     return result.scalar_one_or_none()
 
 
+async def get_for_update(session: WriteSession, user_id: int) -> User | None:
+    result = await session.execute(
+        sa.select(User)
+        .where(User.id == user_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return result.scalar_one_or_none()
+
+
 async def get_profile(session: ReadSession, user_id: int) -> UserProfile | None:
     return await session.get(UserProfile, user_id)
 

@@ -32,5 +32,6 @@ class ProfileRead(BaseModel):
 
 
 class MeRead(ProfileRead):
-    email: str
+    # None for an account that signed up by phone or WeChat and has linked no email.
+    email: str | None
     created_at: datetime

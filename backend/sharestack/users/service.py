@@ -23,11 +23,23 @@ async def get_profile(session: ReadSession, user_id: int) -> UserProfile | None:
     return await repository.get_profile(session, user_id)
 
 
-async def create(session: WriteSession, *, email: str, display_name: str) -> User:
+async def create(session: WriteSession, *, email: str | None, display_name: str) -> User:
     user = User(email=email, status="active")
     await repository.add(session, user)
     await repository.add(session, UserProfile(user_id=user.id, display_name=display_name, bio=""))
     return user
+
+
+async def lock(session: WriteSession, user_id: int) -> User | None:
+    """The user row, locked until the transaction ends: changes to a user's identities take it
+    first, so two concurrent unlinks cannot both see "one left" and leave none."""
+    return await repository.get_for_update(session, user_id)
+
+
+async def set_email(session: WriteSession, user: User, email: str | None) -> None:
+    """The account's address (canonical form), or None once its email identity is unlinked."""
+    user.email = email
+    await session.flush()
 
 
 async def update_profile(session: WriteSession, user_id: int, changes: ProfileUpdate) -> None:
