@@ -2,6 +2,7 @@
 runs them) and the worker (which runs them) know the same set: the way ``sharestack.models``
 imports every model. A new domain with jobs adds one line here."""
 
+from sharestack.auth import jobs as auth_jobs
 from sharestack.content import jobs as content_jobs
 from sharestack.jobs import housekeeping
 from sharestack.ledger import jobs as ledger_jobs
@@ -10,6 +11,7 @@ from sharestack.payouts import jobs as payouts_jobs
 from sharestack.subscriptions import jobs as subscriptions_jobs
 
 __all__ = [
+    "auth_jobs",
     "content_jobs",
     "housekeeping",
     "ledger_jobs",

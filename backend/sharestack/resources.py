@@ -13,6 +13,8 @@ from sharestack.cache.invalidation import after_commit_hook
 from sharestack.cache.redis import RedisRoles
 from sharestack.config import Settings
 from sharestack.db.engine import Database
+from sharestack.email import Mailer, mailer_from_settings
+from sharestack.email.console import ConsoleMailer
 from sharestack.pagination import Cursors
 
 if TYPE_CHECKING:  # an annotation only: infrastructure never imports a domain at run time
@@ -32,6 +34,8 @@ class Resources:
     cursors: Cursors
     # Payment providers by name (built once per process; empty unless a factory was given).
     payments: dict[str, PaymentProvider] = field(default_factory=dict)
+    # Where mail goes (``sharestack.email``): jobs send, requests only enqueue.
+    mailer: Mailer = field(default_factory=ConsoleMailer)
 
     @classmethod
     async def open(
@@ -57,6 +61,7 @@ class Resources:
             redis=redis,
             cache=cache,
             cursors=Cursors(settings.secret_key),
+            mailer=mailer_from_settings(settings),
         )
         if payments is not None:
             resources.payments = payments(resources)
@@ -65,6 +70,7 @@ class Resources:
     async def close(self) -> None:
         for provider in self.payments.values():
             await provider.aclose()
+        await self.mailer.aclose()
         await self.cache.aclose()
         await self.redis.close()
         await self.db.dispose()

@@ -15,7 +15,9 @@ from sharestack.db.base import (
     closed_set,
 )
 
-USER_STATUSES = ("active", "disabled")
+# deleted: the account was erased on request; the row stays (anonymised) for the money records
+# that point at it (payments, ledger, payouts).
+USER_STATUSES = ("active", "disabled", "deleted")
 
 
 class User(TimestampMixin, Base):
@@ -30,6 +32,8 @@ class User(TimestampMixin, Base):
         closed_set(*USER_STATUSES, name="status"), nullable=False, default="active"
     )
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Set when the owner followed a verification link sent to ``email`` (or a reset link).
+    email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class UserProfile(TimestampMixin, Base):

@@ -33,4 +33,6 @@ class ProfileRead(BaseModel):
 
 class MeRead(ProfileRead):
     email: str
+    # None until the owner follows a verification (or password-reset) link sent to ``email``.
+    email_verified_at: datetime | None = None
     created_at: datetime
