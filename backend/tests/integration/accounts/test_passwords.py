@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
+from sharestack.config import Settings
+from sharestack.main import create_app
 from tests.integration.accounts.mail import mails_to, outbox, token_in
 from tests.integration.billing import execute, inline_jobs, scalar
 from tests.integration.helpers import PASSWORD, Account, signup
+from tests.support import servers
 
 pytestmark = pytest.mark.integration
 
@@ -245,3 +249,31 @@ async def test_email_verification_by_link(client: httpx.AsyncClient, app: FastAP
     assert (
         await client.post("/api/v1/auth/email/verify", json={"token": latest})
     ).status_code == 400
+
+
+async def test_reset_routes_share_the_strict_auth_limit(migrated: Settings) -> None:
+    prefix = f"{migrated.redis_key_prefix}authlimit{secrets.token_hex(3)}:"
+    settings = migrated.model_copy(
+        update={"rate_limit_auth": "3/minute", "redis_key_prefix": prefix}
+    )
+    application = create_app(settings)
+    try:
+        async with application.router.lifespan_context(application):
+            transport = httpx.ASGITransport(app=application)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+                codes = [
+                    (
+                        await http.post(
+                            "/api/v1/auth/password/forgot", json={"email": "x@example.com"}
+                        )
+                    ).status_code
+                    for _ in range(3)
+                ]
+                r = await http.post(
+                    "/api/v1/auth/password/reset", json={"token": "abc", "new_password": NEW}
+                )
+        assert codes == [202, 202, 202]
+        assert r.status_code == 429
+        assert int(r.headers["retry-after"]) > 0
+    finally:
+        servers.delete_redis_prefix(prefix)
