@@ -15,9 +15,7 @@ from sharestack.db.base import (
     closed_set,
 )
 
-# deleted: the account was erased on request; the row stays (anonymised) for the money records
-# that point at it (payments, ledger, payouts).
-USER_STATUSES = ("active", "disabled", "deleted")
+USER_STATUSES = ("active", "disabled")
 
 
 class User(TimestampMixin, Base):
@@ -34,6 +32,9 @@ class User(TimestampMixin, Base):
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     # Set when the owner followed a verification link sent to ``email`` (or a reset link).
     email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Set when the account was erased on request (``users/deletion.py``); the row stays, disabled
+    # and anonymised, for the money records that point at it (payments, ledger, payouts).
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class UserProfile(TimestampMixin, Base):

@@ -101,7 +101,8 @@ async def test_delete_erases_identities_and_sessions_and_keeps_payments(
     assert await scalar(app, "SELECT email FROM users WHERE id = :u", u=uid) == (
         f"deleted-{uid}@deleted.invalid"
     )
-    assert await scalar(app, "SELECT status FROM users WHERE id = :u", u=uid) == "deleted"
+    assert await scalar(app, "SELECT status FROM users WHERE id = :u", u=uid) == "disabled"
+    assert await scalar(app, "SELECT deleted_at IS NOT NULL FROM users WHERE id = :u", u=uid)
     assert await scalar(app, "SELECT bio FROM user_profiles WHERE user_id = :u", u=uid) == ""
     assert (await client.get(f"/api/v1/users/{uid}")).status_code == 404
     assert await scalar(app, "SELECT COUNT(*) FROM contents WHERE author_id = :u", u=uid) == 0
