@@ -34,7 +34,8 @@ def test_check_names_the_field() -> None:
 
 def test_smtp_message_headers() -> None:
     mailer = SmtpMailer(host="127.0.0.1", port=25, sender="ShareStack <no-reply@example.com>")
-    mime = mailer._mime(EmailMessage(to="a@example.com", subject="重置密码 reset", text="链接 link"))
+    message = EmailMessage(to="a@example.com", subject="重置密码 reset", text="链接 link")
+    mime = mailer._mime(message)
     assert mime["To"] == "a@example.com"
     assert mime["From"] == "ShareStack <no-reply@example.com>"
     assert mime["Message-ID"].endswith("@example.com>")
