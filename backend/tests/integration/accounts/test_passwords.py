@@ -85,6 +85,9 @@ async def test_reset_by_email_then_log_in_with_the_new_password(
     token = await _reset_token(client, app, me)
     # The token is stored only as a digest.
     assert await scalar(app, "SELECT COUNT(*) FROM account_tokens WHERE digest = :t", t=token) == 0
+    # ... and never passes through the outbox or the queue: the job issues it.
+    like = f"%{token}%"
+    assert await scalar(app, "SELECT COUNT(*) FROM job_outbox WHERE kwargs LIKE :t", t=like) == 0
     r = await client.post("/api/v1/auth/password/reset", json={"token": token, "new_password": NEW})
     assert r.status_code == 204, r.text
     # Every session of the account ended; the new password works, the old one not.
