@@ -2,10 +2,13 @@
 
 from fastapi import APIRouter, Depends
 
+from sharestack.accounts.router import router as accounts_router
 from sharestack.auth.identity_router import me_router as identities_router
 from sharestack.auth.identity_router import router as phone_wechat_router
+from sharestack.auth.password_router import router as passwords_router
 from sharestack.auth.router import router as auth_router
 from sharestack.callers.limits import api_rate_limit
+from sharestack.callers.router import router as sessions_router
 from sharestack.content.router import router as content_router
 from sharestack.openapi import errors
 from sharestack.payments.router import router as payments_router
@@ -19,7 +22,10 @@ limited = APIRouter(dependencies=[Depends(api_rate_limit)], responses=errors(429
 limited.include_router(auth_router)
 limited.include_router(phone_wechat_router)
 limited.include_router(identities_router)
+limited.include_router(passwords_router)
 limited.include_router(users_router)
+limited.include_router(sessions_router)
+limited.include_router(accounts_router)
 limited.include_router(content_router)
 limited.include_router(subscriptions_router)
 limited.include_router(payments_router)

@@ -136,8 +136,27 @@ class Settings(BaseSettings):
 
     # --- auth -----------------------------------------------------------------------------
     session_ttl_seconds: int = Field(default=14 * 24 * 3600, ge=60)
+    # However busy a session is kept, it ends this long after the log-in.
+    session_absolute_ttl_seconds: int = Field(default=30 * 24 * 3600, ge=1)
     session_cookie_name: str = "ss_session"
     cookie_secure: bool = False
+    # Single-use links sent by email; only their HMAC digests are stored.
+    password_reset_ttl_seconds: int = Field(default=15 * 60, ge=60, le=24 * 3600)
+    email_verify_ttl_seconds: int = Field(default=48 * 3600, ge=300, le=30 * 24 * 3600)
+    # Where the web pages live that emailed links open ({base}/reset-password#token=...).
+    public_base_url: str = "http://127.0.0.1:8000"
+
+    # --- email (sharestack.email) --------------------------------------------------------------
+    # With SMTP_HOST unset: the console outbox (log) in development and test; in production
+    # every send fails (and says so) rather than printing links into the log.
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    # starttls (submission, 587), tls (implicit TLS, 465) or none (a local relay only).
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    email_from: str = "ShareStack <no-reply@localhost>"
 
     # --- phone and WeChat log-in (sharestack.sms, sharestack.wechat, auth/phone, auth/wechat) --
     # Numbers written without +country code are read as this region's (ISO 3166 alpha-2).
@@ -268,6 +287,8 @@ class Settings(BaseSettings):
             value = getattr(self, name)
             if value is not None and value.strip().lower() in PLACEHOLDER_SECRETS:
                 raise ValueError(f"{name.upper()} still holds a placeholder")
+        if self.smtp_password and self.smtp_password in PLACEHOLDER_SECRETS:
+            raise ValueError("SMTP_PASSWORD is a placeholder: set the real one or leave it unset")
         return self
 
     @property

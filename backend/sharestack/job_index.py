@@ -2,6 +2,7 @@
 runs them) and the worker (which runs them) know the same set: the way ``sharestack.models``
 imports every model. A new domain with jobs adds one line here."""
 
+from sharestack.auth import jobs as auth_jobs
 from sharestack.auth import sms_jobs
 from sharestack.content import jobs as content_jobs
 from sharestack.idempotency import jobs as idempotency_jobs
@@ -12,6 +13,7 @@ from sharestack.payouts import jobs as payouts_jobs
 from sharestack.subscriptions import jobs as subscriptions_jobs
 
 __all__ = [
+    "auth_jobs",
     "content_jobs",
     "housekeeping",
     "idempotency_jobs",

@@ -1,6 +1,7 @@
 """Imports every domain's models so that ``metadata`` knows all tables (Alembic, tests)."""
 
 from sharestack.auth.models import UserAuth
+from sharestack.auth.tokens import AccountToken
 from sharestack.content.models import Content, ContentTag, ContentVersion, Tag
 from sharestack.db.base import Base
 from sharestack.idempotency.models import IdempotencyRecord
@@ -24,6 +25,7 @@ from sharestack.users.models import User, UserProfile
 metadata = Base.metadata
 
 __all__ = [
+    "AccountToken",
     "Content",
     "ContentTag",
     "ContentVersion",

@@ -14,6 +14,8 @@ from sharestack.cache.invalidation import after_commit_hook
 from sharestack.cache.redis import RedisRoles
 from sharestack.config import Settings
 from sharestack.db.engine import Database
+from sharestack.email import Mailer, mailer_from_settings
+from sharestack.email.console import ConsoleMailer
 from sharestack.pagination import Cursors
 from sharestack.sealing import Sealer
 from sharestack.sms import SmsSender
@@ -41,6 +43,8 @@ class Resources:
     # Verification-code texts (sharestack.sms) and WeChat log-in (sharestack.wechat).
     sms: SmsSender | None = None
     wechat: WechatLogin | None = None
+    # Where mail goes (``sharestack.email``): jobs send, requests only enqueue.
+    mailer: Mailer = field(default_factory=ConsoleMailer)
 
     @classmethod
     async def open(
@@ -68,6 +72,7 @@ class Resources:
             cursors=Cursors(settings.secret_key),
             sms=sms_from_settings(settings, redis.sessions, redis.key("sms", "console", "")),
             wechat=wechat_from_settings(settings),
+            mailer=mailer_from_settings(settings),
         )
         if payments is not None:
             resources.payments = payments(resources)
@@ -84,6 +89,7 @@ class Resources:
         for client in (self.sms, self.wechat):
             if client is not None:
                 await client.aclose()
+        await self.mailer.aclose()
         await self.cache.aclose()
         await self.redis.close()
         await self.db.dispose()

@@ -35,6 +35,7 @@ class AppState(Resources):
             payments=base.payments,
             sms=base.sms,
             wechat=base.wechat,
+            mailer=base.mailer,
             rate_limits=RateLimits.from_settings(settings),
             ratelimiter=(
                 RateLimiter(redis.ratelimit, redis.key("rl"))

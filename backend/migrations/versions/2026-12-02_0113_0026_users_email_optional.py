@@ -14,6 +14,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import mysql
 
+from sharestack.db.migration_helpers import foreign_keys_off_on_sqlite
+
 revision: str = "0026_users_email_optional"
 down_revision: str | None = "0047_one_idempotency_table"
 branch_labels: str | Sequence[str] | None = None
@@ -25,29 +27,14 @@ EMAIL = sa.String(254).with_variant(
 
 
 def _nullable(nullable: bool) -> None:
-    bind = op.get_bind()
-    sqlite = bind.dialect.name == "sqlite"
-    if sqlite:
-        # SQLite changes a column by rebuilding the table (batch mode), and dropping the old
-        # users table with foreign keys on would cascade-delete every row that references a
-        # user (profiles, credentials, content...). The pragma is ignored inside a
-        # transaction: end the one in progress first.
-        bind.commit()
-        bind.exec_driver_sql("PRAGMA foreign_keys=OFF")
-    try:
-        with op.batch_alter_table("users") as batch:
-            batch.alter_column(
-                "email",
-                existing_type=EMAIL,
-                type_=EMAIL,
-                nullable=nullable,
-                existing_nullable=not nullable,
-            )
-        if sqlite:
-            bind.commit()
-    finally:
-        if sqlite:
-            bind.exec_driver_sql("PRAGMA foreign_keys=ON")
+    with foreign_keys_off_on_sqlite(), op.batch_alter_table("users") as batch:
+        batch.alter_column(
+            "email",
+            existing_type=EMAIL,
+            type_=EMAIL,
+            nullable=nullable,
+            existing_nullable=not nullable,
+        )
 
 
 def upgrade() -> None:

@@ -20,3 +20,21 @@ async def get_credential_by_id(session: ReadSession, credential_id: int) -> User
 async def add_credential(session: WriteSession, credential: UserAuth) -> None:
     session.add(credential)
     await session.flush()
+
+
+async def get_user_credential(session: ReadSession, user_id: int, provider: str) -> UserAuth | None:
+    result = await session.execute(
+        sa.select(UserAuth).where(UserAuth.user_id == user_id, UserAuth.provider == provider)
+    )
+    return result.scalars().first()
+
+
+async def credentials_of(session: ReadSession, user_id: int) -> list[UserAuth]:
+    result = await session.execute(
+        sa.select(UserAuth).where(UserAuth.user_id == user_id).order_by(UserAuth.id)
+    )
+    return list(result.scalars().all())
+
+
+async def delete_credentials(session: WriteSession, user_id: int) -> None:
+    await session.execute(sa.delete(UserAuth).where(UserAuth.user_id == user_id))

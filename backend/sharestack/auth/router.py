@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
 
 from sharestack.auth import service
 from sharestack.auth.schemas import LoginRequest, LoginResponse, RegisterRequest
@@ -28,13 +28,18 @@ async def register(body: RegisterRequest, session: WriteSessionDep) -> MeRead:
 @router.post("/login", dependencies=[AuthRateLimit], responses=errors(401))
 async def login(
     body: LoginRequest,
+    request: Request,
     response: Response,
     session: WriteSessionDep,
     store: LoginStoreDep,
     settings: SettingsDep,
 ) -> LoginResponse:
     user = await service.authenticate(session, body.email, body.password)
-    token = await store.create(user.id)
+    token = await store.create(
+        user.id,
+        ip=request.client.host if request.client else None,
+        user_agent=request.headers.get("user-agent"),
+    )
     response.set_cookie(
         settings.session_cookie_name,
         token,
@@ -49,7 +54,7 @@ async def login(
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
 async def logout(caller: CurrentCaller, store: LoginStoreDep, settings: SettingsDep) -> Response:
-    await store.revoke(caller.digest)
+    await store.revoke(caller.digest, user_id=caller.user_id)
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
     response.delete_cookie(settings.session_cookie_name, path="/")
     return response

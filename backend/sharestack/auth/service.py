@@ -5,9 +5,11 @@ import sqlalchemy.exc
 from sharestack.auth import repository
 from sharestack.auth.exceptions import EmailTaken, InvalidCredentials
 from sharestack.auth.models import UserAuth
+from sharestack.auth.passwords import check as check_password
 from sharestack.auth.security import hash_password, verify_password
 from sharestack.db.base import utcnow
 from sharestack.db.session import WriteSession
+from sharestack.jobs import outbox
 from sharestack.text import canonical_email
 from sharestack.users import service as users_service
 from sharestack.users.models import User
@@ -24,6 +26,7 @@ async def register(
     session: WriteSession, email: str, password: str, display_name: str | None
 ) -> User:
     email = normalize_email(email)
+    check_password(password, field="password", email=email)
     if await users_service.get_by_email(session, email) is not None:
         raise EmailTaken(fields={"email": "already registered"})
     password_hash = await hash_password(password)
@@ -40,6 +43,7 @@ async def register(
     except sqlalchemy.exc.IntegrityError as exc:
         # Two registrations for one address raced past the check above: the unique index decides.
         raise EmailTaken(fields={"email": "already registered"}) from exc
+    await outbox.enqueue(session, "send_email_verification", user_id=user.id)
     return user
 
 

@@ -309,3 +309,30 @@ async def _own(session: WriteSession, content_id: int, user_id: int) -> Content:
         raise ContentNotFound()
     ensure_author(content.status, content.author_id, user_id)
     return content
+
+
+EXPORT_BATCH = 200
+
+
+async def all_for_author(session: ReadSession, author_id: int) -> list[ContentRead]:
+    """Every item of the author with its body (data export): two queries per 200 items."""
+    out: list[ContentRead] = []
+    before: int | None = None
+    while True:
+        items = await repository.author_items(session, author_id, before, EXPORT_BATCH)
+        tags = await repository.tag_names(session, [c.id for c in items])
+        out.extend(_as_read(c, tags.get(c.id, []), withheld=False) for c in items)
+        if len(items) < EXPORT_BATCH:
+            return out
+        before = items[-1].id
+
+
+async def erase_author(session: WriteSession, author_id: int) -> int:
+    """Account deletion: the author's items go, with their versions and tags (the database
+    cascades); their cached pages are dropped after the commit. Returns how many went."""
+    erased = 0
+    while items := await repository.author_items(session, author_id, None, EXPORT_BATCH):
+        for content in items:
+            await delete(session, content)
+        erased += len(items)
+    return erased

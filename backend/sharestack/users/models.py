@@ -31,6 +31,11 @@ class User(TimestampMixin, Base):
         closed_set(*USER_STATUSES, name="status"), nullable=False, default="active"
     )
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Set when the owner followed a verification link sent to ``email`` (or a reset link).
+    email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Set when the account was erased on request (``users/deletion.py``); the row stays, disabled
+    # and anonymised, for the money records that point at it (payments, ledger, payouts).
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class UserProfile(TimestampMixin, Base):

@@ -34,4 +34,6 @@ class ProfileRead(BaseModel):
 class MeRead(ProfileRead):
     # None for an account that signed up by phone or WeChat and has linked no email.
     email: str | None
+    # None until the owner follows a verification (or password-reset) link sent to ``email``.
+    email_verified_at: datetime | None = None
     created_at: datetime

@@ -4,6 +4,7 @@ from pydantic_core import to_json
 
 from sharestack.cache import invalidation, keys
 from sharestack.cache.reads import CachedReads
+from sharestack.db.base import utcnow
 from sharestack.db.session import ReadSession, WriteSession
 from sharestack.errors import NotFound
 from sharestack.users import repository
@@ -58,6 +59,7 @@ async def me(session: ReadSession, user: User) -> MeRead:
     return MeRead(
         id=user.id,
         email=user.email,
+        email_verified_at=user.email_verified_at,
         display_name=profile.display_name if profile else "",
         bio=profile.bio if profile else "",
         avatar_url=profile.avatar_url if profile else None,
@@ -95,3 +97,9 @@ async def public_profile_json(reads: CachedReads, user_id: int) -> bytes:
     if body is None:
         raise NotFound("User not found.")
     return body
+
+
+async def mark_email_verified(session: WriteSession, user: User) -> None:
+    if user.email_verified_at is None:
+        user.email_verified_at = utcnow()
+        await session.flush()

@@ -88,7 +88,11 @@ async def test_publication_warms_the_cache_through_outbox_and_worker(
     assert worker.alive()
     async with app_state(app).db.write_sessionmaker() as s:
         rows = (await s.execute(sa.select(OutboxJob))).scalars().all()
-    assert [(r.function, r.sent_at is not None) for r in rows] == [("warm_content_cache", True)]
+    # Registration queued the verification email; publication the warm-up.
+    assert [(r.function, r.sent_at is not None) for r in rows] == [
+        ("send_email_verification", True),
+        ("warm_content_cache", True),
+    ]
 
 
 async def test_rollback_enqueues_nothing_and_commit_enqueues_once(
