@@ -5,6 +5,7 @@ imports every model. A new domain with jobs adds one line here."""
 from sharestack.content import jobs as content_jobs
 from sharestack.jobs import housekeeping
 from sharestack.ledger import jobs as ledger_jobs
+from sharestack.media import jobs as media_jobs
 from sharestack.payments import jobs as payments_jobs
 from sharestack.payouts import jobs as payouts_jobs
 from sharestack.subscriptions import jobs as subscriptions_jobs
@@ -13,6 +14,7 @@ __all__ = [
     "content_jobs",
     "housekeeping",
     "ledger_jobs",
+    "media_jobs",
     "payments_jobs",
     "payouts_jobs",
     "subscriptions_jobs",

@@ -16,6 +16,7 @@ from sharestack.db.consistency import ReadYourWritesMiddleware
 from sharestack.errors import install_error_handlers
 from sharestack.health.router import router as health_router
 from sharestack.logging import configure_logging
+from sharestack.media.router import UPLOAD_ROUTES
 from sharestack.metrics.middleware import LatencyMiddleware
 from sharestack.middleware import (
     BodyLimitMiddleware,
@@ -77,7 +78,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Added last = outermost: the request id exists before anything else runs, and the security
     # headers go on every response, the middleware's own 413 and 500 included.
     app.add_middleware(ReadYourWritesMiddleware, cookie_secure=settings.cookie_secure)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        route_limits=dict.fromkeys(UPLOAD_ROUTES, settings.media_upload_body_bytes),
+    )
     if settings.metrics_enabled:
         app.add_middleware(LatencyMiddleware)
     app.add_middleware(RequestContextMiddleware)

@@ -5,6 +5,7 @@ from sharestack.content.models import Content, ContentTag, ContentVersion, Tag
 from sharestack.db.base import Base
 from sharestack.jobs.models import OutboxJob
 from sharestack.ledger.models import LedgerAccount, LedgerEntry, LedgerJournal, LedgerTransfer
+from sharestack.media.models import Media, MediaAccount, MediaBlob, MediaFile, MediaLink
 from sharestack.payments.models import (
     IdempotencyRecord,
     Payment,
@@ -33,6 +34,11 @@ __all__ = [
     "LedgerEntry",
     "LedgerJournal",
     "LedgerTransfer",
+    "Media",
+    "MediaAccount",
+    "MediaBlob",
+    "MediaFile",
+    "MediaLink",
     "OutboxJob",
     "Payment",
     "PaymentAgreement",

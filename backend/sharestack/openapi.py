@@ -66,6 +66,7 @@ DESCRIPTIONS: dict[int, str] = {
     409: "`conflict`: the request conflicts with the current state (e.g. `email_taken`).",
     412: "`precondition_failed`: `If-Match` does not match the current version.",
     413: "`payload_too_large`: the body exceeds `MAX_BODY_BYTES`.",
+    415: "`unsupported_media_type`: the body's type or format is not accepted.",
     422: "`validation_error`: a parameter or body field is invalid (`fields` names it).",
     429: "`rate_limited`: too many requests; `Retry-After` says when to retry.",
     503: "`service_unavailable`: the database or Redis is unavailable; retry shortly.",
@@ -99,7 +100,7 @@ def errors(*statuses: int, descriptions: Mapping[int, str] | None = None) -> dic
     for status in statuses:
         entry: dict[str, Any] = {
             "model": ErrorBody,
-            "description": notes.get(status, DESCRIPTIONS[status]),
+            "description": notes.get(status) or DESCRIPTIONS[status],
         }
         if status in _HEADERS:
             entry["headers"] = _HEADERS[status]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sharestack.cache.aside import CacheAside
@@ -14,6 +15,9 @@ from sharestack.cache.redis import RedisRoles
 from sharestack.config import Settings
 from sharestack.db.engine import Database
 from sharestack.pagination import Cursors
+from sharestack.storage.factory import open_storage
+from sharestack.storage.local import LocalStorage
+from sharestack.storage.port import Storage
 
 if TYPE_CHECKING:  # an annotation only: infrastructure never imports a domain at run time
     from sharestack.payments.providers import PaymentProvider
@@ -32,6 +36,8 @@ class Resources:
     cursors: Cursors
     # Payment providers by name (built once per process; empty unless a factory was given).
     payments: dict[str, PaymentProvider] = field(default_factory=dict)
+    # Where media files live (MEDIA_STORAGE); the local media directory unless opened otherwise.
+    storage: Storage = field(default_factory=lambda: LocalStorage(Path("var/media")))
 
     @classmethod
     async def open(
@@ -57,6 +63,7 @@ class Resources:
             redis=redis,
             cache=cache,
             cursors=Cursors(settings.secret_key),
+            storage=await open_storage(settings),
         )
         if payments is not None:
             resources.payments = payments(resources)
@@ -65,6 +72,7 @@ class Resources:
     async def close(self) -> None:
         for provider in self.payments.values():
             await provider.aclose()
+        await self.storage.aclose()
         await self.cache.aclose()
         await self.redis.close()
         await self.db.dispose()

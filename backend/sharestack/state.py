@@ -33,6 +33,7 @@ class AppState(Resources):
             cache=base.cache,
             cursors=base.cursors,
             payments=base.payments,
+            storage=base.storage,
             rate_limits=RateLimits.from_settings(settings),
             ratelimiter=(
                 RateLimiter(redis.ratelimit, redis.key("rl"))
