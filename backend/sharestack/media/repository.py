@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
 
 from sharestack.db.base import utcnow
 from sharestack.db.session import ReadSession, WriteSession
@@ -22,12 +23,27 @@ def _insert_ignore(table: type[object]) -> sa.Insert:
     )
 
 
+async def _ensure_locked(
+    session: WriteSession, table: type[object], values: dict[str, object], key: str
+) -> None:
+    """Insert the row if missing, leaving it exclusively locked either way.
+
+    On MySQL/MariaDB ``INSERT ... ON DUPLICATE KEY UPDATE`` takes the exclusive lock at once.
+    INSERT IGNORE would not do: on a duplicate it takes a *shared* lock, and two writers that
+    then both ask ``FOR UPDATE`` deadlock on the upgrade. SQLite serialises writers anyway."""
+    if session.get_bind().dialect.name in ("mysql", "mariadb"):
+        upsert = mysql.insert(table).values(values)
+        await session.execute(upsert.on_duplicate_key_update({key: upsert.inserted[key]}))
+    else:
+        await session.execute(_insert_ignore(table), [values])
+
+
 async def lock_account(session: WriteSession, user_id: int) -> MediaAccount:
     """The owner's quota row, created if missing, locked (``FOR UPDATE``) for this transaction:
     concurrent uploads and deletes of one owner are serialised here, so the counts stay exact
     and the quota is never exceeded."""
-    await session.execute(
-        _insert_ignore(MediaAccount), [{"user_id": user_id, "item_count": 0, "total_bytes": 0}]
+    await _ensure_locked(
+        session, MediaAccount, {"user_id": user_id, "item_count": 0, "total_bytes": 0}, "user_id"
     )
     query = (
         sa.select(MediaAccount)
@@ -45,10 +61,9 @@ async def account(session: ReadSession, user_id: int) -> MediaAccount | None:
 async def lock_blob(session: WriteSession, key: str, size: int) -> None:
     """Creates the key's row if missing and locks it: an upload reusing a key and the cleanup job
     removing it take turns (the cleanup deletes the file while holding this lock)."""
-    await session.execute(
-        _insert_ignore(MediaBlob), [{"key": key, "bytes": size, "created_at": utcnow()}]
+    await _ensure_locked(
+        session, MediaBlob, {"key": key, "bytes": size, "created_at": utcnow()}, "key"
     )
-    await session.execute(sa.select(MediaBlob.key).where(MediaBlob.key == key).with_for_update())
 
 
 async def get(session: ReadSession, media_id: int) -> Media | None:
