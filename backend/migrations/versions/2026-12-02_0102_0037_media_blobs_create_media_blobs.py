@@ -38,10 +38,12 @@ def _closed(*values: str, name: str, length: int = 16) -> sa.Enum:
 def upgrade() -> None:
     op.create_table(
         "media_blobs",
+        sa.Column("id", BIGINT_ID, autoincrement=True, nullable=False),
         sa.Column("key", _exact(200), nullable=False),
         sa.Column("bytes", sa.BigInteger(), nullable=False),
         sa.Column("created_at", UTC_DATETIME, nullable=False),
-        sa.PrimaryKeyConstraint("key", name=op.f("pk_media_blobs")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_media_blobs")),
+        sa.UniqueConstraint("key", name=op.f("uq_media_blobs_key")),
         **TABLE,
     )
     op.create_index("ix_media_blobs_created_at", "media_blobs", ["created_at"])

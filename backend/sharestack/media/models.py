@@ -87,7 +87,8 @@ class MediaBlob(Base):
     __tablename__ = "media_blobs"
     __table_args__ = (sa.Index("ix_media_blobs_created_at", "created_at"), TABLE_OPTIONS)
 
-    key: Mapped[str] = mapped_column(ExactString(200), primary_key=True)
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(ExactString(200), unique=True, nullable=False)
     bytes: Mapped[int] = mapped_column(BigInt, nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
 

@@ -52,25 +52,24 @@ async def _read(file: UploadFile, limit: int) -> bytes:
         await file.close()
 
 
+# 201 also when the caller uploaded the same file (same bytes once re-encoded) with the same
+# access before: the answer is that item, stored and counted once.
 @router.post(
     "/media",
     status_code=status.HTTP_201_CREATED,
-    responses={**UploadErrors, 200: {"description": "The same file uploaded before: that item."}},
+    responses=UploadErrors,
 )
 async def upload_media(
     file: ImageFile,
     caller: CurrentCaller,
     state: StateDep,
     session: WriteSessionDep,
-    response: Response,
     access: Annotated[Literal["public", "subscribers"], Form()] = "public",
 ) -> MediaRead:
     settings = state.settings
     data = await _read(file, settings.media_max_upload_bytes)
     encoded = await service.decode(settings, data, file.content_type)
     done = await service.upload(session, state.storage, settings, caller.user_id, access, encoded)
-    if not done.created:
-        response.status_code = status.HTTP_200_OK
     return done.media
 
 
