@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.staticfiles import StaticFiles
 
 import sharestack.job_index  # noqa: F401 - registers every job before the first request
 from sharestack.api import api_router
@@ -71,6 +72,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
         app.include_router(metrics_router)
     app.include_router(api_router)
+    if settings.media_storage == "local" and not settings.media_accel_redirect:
+        # No nginx in front (embedded runs, development): the API serves public media itself,
+        # from the same directory and under the same /media/ path nginx would.
+        public = settings.resolved_media_root / "public"
+        app.mount("/media", StaticFiles(directory=public, check_dir=False), name="media")
     if settings.bench_endpoints:
         from sharestack.health.baseline import router as baseline_router
 

@@ -43,7 +43,8 @@ class ImageTooLarge(AppError):
     message = "The image is too large."
 
 
-class InvalidMediaReference(AppError):
-    status_code = 422
+class InvalidMediaReference(NotFound):
+    """A content item names media that is not the author's (or no longer exists)."""
+
     code = "invalid_media_reference"
     message = "A referenced media item does not exist or is not yours."

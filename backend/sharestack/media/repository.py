@@ -134,6 +134,22 @@ async def replace_links(session: WriteSession, content_id: int, links: list[Medi
     await session.flush()
 
 
+async def live_by_ids(session: ReadSession, ids: Sequence[int]) -> list[Media]:
+    if not ids:
+        return []
+    query = sa.select(Media).where(Media.id.in_(ids), Media.deleted_at.is_(None))
+    return list((await session.execute(query)).scalars())
+
+
+async def mark_linked(session: WriteSession, ids: Sequence[int]) -> None:
+    if ids:
+        await session.execute(
+            sa.update(Media)
+            .where(Media.id.in_(ids), Media.linked_at.is_(None))
+            .values(linked_at=utcnow())
+        )
+
+
 async def owned_live(session: WriteSession, owner_id: int, ids: Sequence[int]) -> set[int]:
     if not ids:
         return set()

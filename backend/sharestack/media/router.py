@@ -130,7 +130,17 @@ async def put_avatar(
     return done.media
 
 
-@router.put("/contents/{content_id}/media", responses=errors(403, 404, 412, 422))
+@router.put(
+    "/contents/{content_id}/media",
+    responses=errors(
+        403,
+        404,
+        descriptions={
+            404: "`content_not_found`, or `invalid_media_reference`: a media id "
+            "that is not among the author's media."
+        },
+    ),
+)
 async def set_content_media(
     content_id: Id,
     body: ContentMediaUpdate,

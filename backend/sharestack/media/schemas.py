@@ -6,7 +6,9 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 Access = Literal["public", "subscribers"]
-MediaId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+# No upper bound in the document: JSON Schema would carry 2**63 - 1 as a float that rounds up;
+# an id beyond BIGINT is simply one the caller does not own (service.set_content_media).
+MediaId = Annotated[int, Field(ge=1)]
 
 
 class MediaFileRead(BaseModel):

@@ -35,6 +35,7 @@ from sharestack.media.schemas import (
 )
 from sharestack.storage import Storage
 
+MAX_ID = 2**63 - 1
 PUBLIC_CACHE = "public, max-age=31536000, immutable"
 PRIVATE_CACHE = "private, no-store"
 
@@ -258,7 +259,7 @@ async def set_content_media(
     the author's own live media may be referenced."""
     wanted = list(dict.fromkeys(data.media_ids))
     ids = [*wanted, *([data.cover_media_id] if data.cover_media_id else [])]
-    owned = await repository.owned_live(session, author_id, ids)
+    owned = await repository.owned_live(session, author_id, [i for i in ids if i <= MAX_ID])
     missing = sorted(set(ids) - owned)
     if missing:
         raise InvalidMediaReference(
@@ -273,24 +274,16 @@ async def set_content_media(
     if data.cover_media_id:
         links.append(MediaLink(content_id=content_id, media_id=data.cover_media_id, role="cover"))
     await repository.replace_links(session, content_id, links)
-    now = utcnow()
-    for media_id in owned:
-        media = await repository.get(session, media_id)
-        if media is not None and media.linked_at is None:
-            media.linked_at = now
-    await session.flush()
+    await repository.mark_linked(session, sorted(owned))
 
 
 async def content_media(
     session: ReadSession, settings: Settings, content_id: int
 ) -> ContentMediaRead:
+    """Three queries whatever the number of media: links, items, files."""
     links = await repository.content_media(session, content_id)
-    by_id: dict[int, Media] = {}
-    for link in links:
-        media = await repository.get(session, link.media_id)
-        if media is not None:
-            by_id[media.id] = media
-    presented = {m.id: m for m in await present_many(session, settings, list(by_id.values()))}
+    items = await repository.live_by_ids(session, [x.media_id for x in links])
+    presented = {m.id: m for m in await present_many(session, settings, items)}
     cover = next((presented.get(x.media_id) for x in links if x.role == "cover"), None)
     embeds = [presented[x.media_id] for x in links if x.role == "embed" and x.media_id in presented]
     return ContentMediaRead(content_id=content_id, cover=cover, media=embeds)

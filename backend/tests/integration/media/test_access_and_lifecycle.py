@@ -119,7 +119,7 @@ async def test_content_media_refuses_what_is_not_yours(client: httpx.AsyncClient
         json={"media_ids": [theirs["id"]]},
         headers=creator.headers,
     )
-    assert r.status_code == 422
+    assert r.status_code == 404
     assert r.json()["error"]["code"] == "invalid_media_reference"
     r = await client.put(
         f"/api/v1/contents/{item['id']}/media", json={"media_ids": []}, headers=other.headers
