@@ -80,12 +80,13 @@ def test_variant_widths_from_csv() -> None:
 
 async def test_local_storage_round_trip(tmp_path: Path) -> None:
     storage = LocalStorage(tmp_path)
+    root = storage.root
     await storage.check()
     key = "public/ab/abc.png"
     await storage.put(key, b"one", "image/png", "public")
     await storage.put(key, b"two", "image/png", "public")  # content-addressed: kept as it is
     assert await storage.get(key) == b"one"
-    assert storage.local_path(key) == tmp_path.resolve() / key
+    assert storage.local_path(key) == root / key
     await storage.delete(key)
     await storage.delete(key)
     with pytest.raises(StoredObjectMissing):
@@ -106,7 +107,7 @@ async def test_a_failed_write_leaves_nothing(
     monkeypatch.setattr("sharestack.storage.local.os.replace", broken_replace)
     with pytest.raises(OSError, match="disk full"):
         await storage.put("public/cd/cd.png", b"x" * 1000, "image/png", "public")
-    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+    assert _files(tmp_path) == []
 
 
 async def test_a_cancelled_write_completes_or_leaves_nothing(tmp_path: Path) -> None:
@@ -117,6 +118,10 @@ async def test_a_cancelled_write_completes_or_leaves_nothing(tmp_path: Path) -> 
     with pytest.raises(asyncio.CancelledError):
         await task
     await asyncio.sleep(0.5)  # the shielded write finishes in its thread
-    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    files = _files(tmp_path)
     assert all(not p.name.startswith(TEMP_PREFIX) for p in files)
     assert all(p.stat().st_size == 5_000_000 for p in files)
+
+
+def _files(root: Path) -> list[Path]:
+    return [p for p in root.rglob("*") if p.is_file()]
