@@ -4,7 +4,7 @@
 
 BENCH := cd $(CURDIR) && PYTHONPATH=$(BACKEND) $(PY) -m bench
 
-.PHONY: bench drills bench-smoke bench-lint
+.PHONY: bench drills bench-smoke bench-lint bench-media
 
 # CI runs the smoke (about 3-4 minutes here) so the harness cannot rot: it fails when a figure is
 # missing or a request failed outside a drill's fault window, never on a time.
@@ -25,3 +25,6 @@ bench-lint: install ## ruff, mypy --strict and the unit tests of bench/ (no serv
 	cd $(CURDIR) && MYPYPATH=$(BACKEND) $(VENV)/bin/mypy --strict --config-file $(BACKEND)/pyproject.toml -p bench
 	cd $(CURDIR) && PYTHONPATH=$(BACKEND):. $(VENV)/bin/pytest -c $(BACKEND)/pyproject.toml --rootdir . \
 		-p no:cacheprovider -q bench/tests
+
+bench-media: install ## upload throughput and the variants job's time for 12-megapixel JPEGs (in-process, embedded)
+	$(BENCH).media

@@ -10,6 +10,7 @@ from sharestack.auth.router import router as auth_router
 from sharestack.callers.limits import api_rate_limit
 from sharestack.callers.router import router as sessions_router
 from sharestack.content.router import router as content_router
+from sharestack.media.router import router as media_router
 from sharestack.openapi import errors
 from sharestack.payments.router import router as payments_router
 from sharestack.payments.router import webhook_router
@@ -27,6 +28,7 @@ limited.include_router(users_router)
 limited.include_router(sessions_router)
 limited.include_router(accounts_router)
 limited.include_router(content_router)
+limited.include_router(media_router)
 limited.include_router(subscriptions_router)
 limited.include_router(payments_router)
 limited.include_router(payouts_router)

@@ -198,6 +198,45 @@ class Settings(BaseSettings):
     # The benchmark's baseline route (sharestack.health.baseline); never on in production.
     bench_endpoints: bool = False
 
+    # --- media (sharestack.media, sharestack.storage) --------------------------------------
+    # Where files go: "local" (MEDIA_ROOT, the media volume nginx serves) or "s3" (any
+    # S3-compatible object storage: AWS S3, Aliyun OSS, Tencent COS, MinIO).
+    media_storage: Literal["local", "s3"] = "local"
+    media_root: Path | None = Field(default=None, description="Unset: DATA_DIR/media")
+    # One uploaded file. The upload routes accept this plus MEDIA_MULTIPART_OVERHEAD_BYTES of
+    # multipart envelope; nginx's client_max_body_size for them must equal that sum.
+    media_max_upload_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024)
+    media_multipart_overhead_bytes: int = Field(default=64 * 1024, ge=1024, le=1024 * 1024)
+    # Decompression-bomb guard: refused from the header, before any pixel is decoded.
+    media_max_pixels: int = Field(default=50_000_000, ge=1, le=200_000_000)
+    media_max_dimension: int = Field(default=16_384, ge=16, le=65_535)
+    # Per user, over the items not deleted.
+    media_quota_count: int = Field(default=1000, ge=1)
+    media_quota_bytes: int = Field(default=1024 * 1024 * 1024, ge=1024)
+    # WebP variants made by a job, never wider than the original.
+    media_variant_widths: Annotated[list[int], NoDecode] = Field(
+        default_factory=lambda: [320, 960, 1920]
+    )
+    # Public files: this base + "/" + key (nginx's /media/, or the bucket's or CDN's URL).
+    media_public_base_url: str = "/media"
+    # Protected files: with local storage, "X-Accel-Redirect: /_protected_media/..." for nginx
+    # (true behind nginx) or the API streams the file itself (embedded runs); with S3, a
+    # redirect to a signed URL valid this long.
+    media_accel_redirect: bool = False
+    media_signed_url_seconds: int = Field(default=300, ge=10, le=86_400)
+    # Deleted media (and media of deleted articles) keep their files this long before the
+    # cleanup job removes what nothing references.
+    media_cleanup_grace_seconds: int = Field(default=24 * 3600, ge=0)
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = Field(
+        default=None, description="e.g. https://oss-cn-hangzhou.aliyuncs.com; unset for AWS"
+    )
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+    s3_addressing_style: Literal["virtual", "path"] = "virtual"
+    s3_prefix: str = Field(default="", pattern=r"^([a-z0-9_-]+/)*$")
+
     # --- payments (sharestack.payments.providers.factory) ----------------------------------
     # A provider is enabled only when all of its settings are present (a partial set is
     # logged and left off); the sandbox only when ENVIRONMENT is development or test.
@@ -265,6 +304,18 @@ class Settings(BaseSettings):
         parse_keys(value)  # a malformed key list fails at start-up, naming the fault
         return value
 
+    @field_validator("media_variant_widths", mode="before")
+    @classmethod
+    def _widths_csv(cls, value: object) -> object:
+        return _split_csv(value)
+
+    @field_validator("media_variant_widths")
+    @classmethod
+    def _widths_sane(cls, value: list[int]) -> list[int]:
+        if not value or any(w < 16 or w > 8192 for w in value):
+            raise ValueError("MEDIA_VARIANT_WIDTHS: one or more widths between 16 and 8192")
+        return sorted(set(value))
+
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> Self:
         if self.environment is Environment.development:
@@ -294,6 +345,15 @@ class Settings(BaseSettings):
     @property
     def embedded_database(self) -> bool:
         return self.database_url is None
+
+    @property
+    def resolved_media_root(self) -> Path:
+        return self.media_root if self.media_root is not None else self.data_dir / "media"
+
+    @property
+    def media_upload_body_bytes(self) -> int:
+        """The body limit of the upload routes (nginx's client_max_body_size for them)."""
+        return self.media_max_upload_bytes + self.media_multipart_overhead_bytes
 
     @property
     def primary_database_url(self) -> str:

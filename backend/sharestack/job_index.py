@@ -8,6 +8,7 @@ from sharestack.content import jobs as content_jobs
 from sharestack.idempotency import jobs as idempotency_jobs
 from sharestack.jobs import housekeeping
 from sharestack.ledger import jobs as ledger_jobs
+from sharestack.media import jobs as media_jobs
 from sharestack.payments import jobs as payments_jobs
 from sharestack.payouts import jobs as payouts_jobs
 from sharestack.subscriptions import jobs as subscriptions_jobs
@@ -18,6 +19,7 @@ __all__ = [
     "housekeeping",
     "idempotency_jobs",
     "ledger_jobs",
+    "media_jobs",
     "payments_jobs",
     "payouts_jobs",
     "sms_jobs",

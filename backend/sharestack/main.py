@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.staticfiles import StaticFiles
 
 import sharestack.job_index  # noqa: F401 - registers every job before the first request
 from sharestack.api import api_router
@@ -16,6 +17,7 @@ from sharestack.db.consistency import ReadYourWritesMiddleware
 from sharestack.errors import install_error_handlers
 from sharestack.health.router import router as health_router
 from sharestack.logging import configure_logging
+from sharestack.media.router import UPLOAD_ROUTES
 from sharestack.metrics.middleware import LatencyMiddleware
 from sharestack.middleware import (
     BodyLimitMiddleware,
@@ -70,6 +72,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
         app.include_router(metrics_router)
     app.include_router(api_router)
+    if settings.media_storage == "local" and not settings.media_accel_redirect:
+        # No nginx in front (embedded runs, development): the API serves public media itself,
+        # from the same directory and under the same /media/ path nginx would.
+        public = settings.resolved_media_root / "public"
+        app.mount("/media", StaticFiles(directory=public, check_dir=False), name="media")
     if settings.bench_endpoints:
         from sharestack.health.baseline import router as baseline_router
 
@@ -77,7 +84,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Added last = outermost: the request id exists before anything else runs, and the security
     # headers go on every response, the middleware's own 413 and 500 included.
     app.add_middleware(ReadYourWritesMiddleware, cookie_secure=settings.cookie_secure)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        route_limits=dict.fromkeys(UPLOAD_ROUTES, settings.media_upload_body_bytes),
+    )
     if settings.metrics_enabled:
         app.add_middleware(LatencyMiddleware)
     app.add_middleware(RequestContextMiddleware)

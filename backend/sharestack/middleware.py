@@ -142,17 +142,33 @@ class _BodyTooLarge(Exception):
 
 
 class BodyLimitMiddleware:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    """``max_bytes`` for every route but those in ``route_limits`` (exact ``(method, path)``
+    pairs): the upload routes take files, every JSON route keeps the small limit. nginx's
+    ``client_max_body_size`` is set per location the same way."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        route_limits: dict[tuple[str, str], int] | None = None,
+    ) -> None:
         self.app = app
-        self.max_bytes = max_bytes
+        self.default_max_bytes = max_bytes
+        self.route_limits = route_limits or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        max_bytes = self.route_limits.get(
+            (scope["method"], scope["path"].rstrip("/") or "/"), self.default_max_bytes
+        )
+        await self._limited(scope, receive, send, max_bytes)
+
+    async def _limited(self, scope: Scope, receive: Receive, send: Send, max_bytes: int) -> None:
         declared = _header(scope, b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await _send_413(send, self.max_bytes)
+        if declared is not None and (not declared.isdigit() or int(declared) > max_bytes):
+            await _send_413(send, max_bytes)
             return
         received = 0
         too_large = False
@@ -163,7 +179,7 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > max_bytes:
                     too_large = True
                     raise _BodyTooLarge
             return message
@@ -175,7 +191,7 @@ class BodyLimitMiddleware:
             if too_large:
                 if not answered and message["type"] == "http.response.start":
                     answered = True
-                    await _send_413(send, self.max_bytes)
+                    await _send_413(send, max_bytes)
                 return
             if message["type"] == "http.response.start":
                 answered = True
@@ -185,7 +201,7 @@ class BodyLimitMiddleware:
             await self.app(scope, limited_receive, guarded_send)
         except _BodyTooLarge:
             if not answered:
-                await _send_413(send, self.max_bytes)
+                await _send_413(send, max_bytes)
 
 
 async def send_json(send: Send, status: int, content: dict[str, Any]) -> None:

@@ -7,6 +7,7 @@ from sharestack.db.base import Base
 from sharestack.idempotency.models import IdempotencyRecord
 from sharestack.jobs.models import OutboxJob
 from sharestack.ledger.models import LedgerAccount, LedgerEntry, LedgerJournal, LedgerTransfer
+from sharestack.media.models import Media, MediaAccount, MediaBlob, MediaFile, MediaLink
 from sharestack.payments.models import (
     Payment,
     PaymentAgreement,
@@ -34,6 +35,11 @@ __all__ = [
     "LedgerEntry",
     "LedgerJournal",
     "LedgerTransfer",
+    "Media",
+    "MediaAccount",
+    "MediaBlob",
+    "MediaFile",
+    "MediaLink",
     "OutboxJob",
     "Payment",
     "PaymentAgreement",

@@ -66,6 +66,7 @@ DESCRIPTIONS: dict[int, str] = {
     409: "`conflict`: the request conflicts with the current state (e.g. `email_taken`).",
     412: "`precondition_failed`: `If-Match` does not match the current version.",
     413: "`payload_too_large`: the body exceeds `MAX_BODY_BYTES`.",
+    415: "`unsupported_media_type`: the body's type or format is not accepted.",
     422: "`validation_error`: a parameter or body field is invalid (`fields` names it).",
     429: "`rate_limited`: too many requests; `Retry-After` says when to retry.",
     502: "`wechat_unavailable`: an upstream provider could not be reached or refused us; retry.",
@@ -100,7 +101,7 @@ def errors(*statuses: int, descriptions: Mapping[int, str] | None = None) -> dic
     for status in statuses:
         entry: dict[str, Any] = {
             "model": ErrorBody,
-            "description": notes.get(status, DESCRIPTIONS[status]),
+            "description": notes.get(status) or DESCRIPTIONS[status],
         }
         if status in _HEADERS:
             entry["headers"] = _HEADERS[status]

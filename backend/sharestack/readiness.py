@@ -47,7 +47,8 @@ def _ms(started: float) -> float:
 
 
 def default_checks(resources: Resources) -> list[ReadinessCheck]:
-    """The database, every Redis role, and one non-critical entry per read replica."""
+    """The database, every Redis role, one non-critical entry per read replica, and the media
+    storage (non-critical)."""
 
     async def database() -> CheckResult:
         async def probe() -> None:
@@ -78,4 +79,9 @@ def default_checks(resources: Resources) -> list[ReadinessCheck]:
             for state in resources.db.replica_health()
         ]
 
-    return [database, redis_roles, replicas]
+    async def media_storage() -> CheckResult:
+        # Reported, not critical: every instance shares the storage, so taking this one out of
+        # rotation would not help; reads that need no file keep working meanwhile.
+        return await timed("media_storage", resources.storage.check, critical=False)
+
+    return [database, redis_roles, replicas, media_storage]

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sharestack.cache.aside import CacheAside
@@ -20,6 +21,9 @@ from sharestack.pagination import Cursors
 from sharestack.sealing import Sealer
 from sharestack.sms import SmsSender
 from sharestack.sms.factory import sms_from_settings
+from sharestack.storage.factory import open_storage
+from sharestack.storage.local import LocalStorage
+from sharestack.storage.port import Storage
 from sharestack.wechat import WechatLogin
 from sharestack.wechat.client import wechat_from_settings
 
@@ -45,6 +49,8 @@ class Resources:
     wechat: WechatLogin | None = None
     # Where mail goes (``sharestack.email``): jobs send, requests only enqueue.
     mailer: Mailer = field(default_factory=ConsoleMailer)
+    # Where media files live (MEDIA_STORAGE); the local media directory unless opened otherwise.
+    storage: Storage = field(default_factory=lambda: LocalStorage(Path("var/media")))
 
     @classmethod
     async def open(
@@ -73,6 +79,7 @@ class Resources:
             sms=sms_from_settings(settings, redis.sessions, redis.key("sms", "console", "")),
             wechat=wechat_from_settings(settings),
             mailer=mailer_from_settings(settings),
+            storage=await open_storage(settings),
         )
         if payments is not None:
             resources.payments = payments(resources)
@@ -90,6 +97,7 @@ class Resources:
             if client is not None:
                 await client.aclose()
         await self.mailer.aclose()
+        await self.storage.aclose()
         await self.cache.aclose()
         await self.redis.close()
         await self.db.dispose()

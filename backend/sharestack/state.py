@@ -36,6 +36,7 @@ class AppState(Resources):
             sms=base.sms,
             wechat=base.wechat,
             mailer=base.mailer,
+            storage=base.storage,
             rate_limits=RateLimits.from_settings(settings),
             ratelimiter=(
                 RateLimiter(redis.ratelimit, redis.key("rl"))

@@ -53,7 +53,9 @@ def redis_prefix(run_id: str) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def settings(mysql_database: str, redis_prefix: str) -> Settings:
+def settings(
+    mysql_database: str, redis_prefix: str, tmp_path_factory: pytest.TempPathFactory
+) -> Settings:
     return Settings(
         _env_file=None,
         environment="test",
@@ -69,6 +71,8 @@ def settings(mysql_database: str, redis_prefix: str) -> Settings:
         rate_limit_anonymous="100000/minute",
         rate_limit_authenticated="100000/minute",
         rate_limit_auth="100000/minute",
+        # Uploaded media go to this run's own directory (the local storage adapter).
+        media_root=tmp_path_factory.mktemp("media"),
     )
 
 

@@ -36,4 +36,6 @@ SCHEDULE: tuple[Scheduled, ...] = (
     Scheduled("send_payouts", "* * * * *", timeout=300),
     # Yesterday's provider statements against the ledger (published by 10:00 Beijing time).
     Scheduled("reconcile_statements", "30 2 * * *", timeout=1800),
+    # Media no article uses any more, deleted media past the grace period, unreferenced files.
+    Scheduled("clean_up_media", "*/15 * * * *", timeout=600),
 )

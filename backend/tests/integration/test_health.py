@@ -15,7 +15,7 @@ async def test_healthz_and_readyz(client: httpx.AsyncClient) -> None:
     r = await client.get("/readyz")
     assert r.status_code == 200
     checks = r.json()["checks"]
-    assert {"database", "redis_sessions", "redis_cache"} <= set(checks)
+    assert {"database", "redis_sessions", "redis_cache", "media_storage"} <= set(checks)
     assert all(c["ok"] and c["latency_ms"] >= 0 for c in checks.values())
 
 

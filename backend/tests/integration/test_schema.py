@@ -35,6 +35,11 @@ EXACT = {
     # Case-sensitive by nature: openids and Alipay ids, client-generated Idempotency-Keys.
     ("payout_accounts", "identity"),
     ("idempotency_records", "key"),
+    # Media: storage keys, variant names and the dedupe key are compared byte for byte.
+    ("media", "dedupe_key"),
+    ("media_files", "variant"),
+    ("media_files", "key"),
+    ("media_blobs", "key"),
 }
 
 

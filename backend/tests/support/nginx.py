@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from sharestack.config import Settings
 from tests.support.processes import ManagedProcess, free_port, port_open, require_binary, wait_until
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -139,6 +140,10 @@ class EdgeLayout:
             "NGINX_ACCESS_LOG": str(self.access_log),
             "NGINX_TEMP_DIR": str(self.root / "tmp"),
             "NGINX_CLIENT_MAX_BODY_SIZE": "10m",
+            # What the API's default settings accept on the upload routes.
+            "NGINX_MEDIA_CLIENT_MAX_BODY_SIZE": str(
+                Settings(_env_file=None).media_upload_body_bytes
+            ),
             "NGINX_API_SERVERS": servers,
             "NGINX_SITE_MODE": site_mode,
             "NGINX_HTTP_LISTEN": f"127.0.0.1:{self.http_port}",

@@ -254,7 +254,7 @@ def test_static_and_media_caching_headers_and_gzip(edge: Edge) -> None:
 
         media = client.get("/media/avatar.txt")
         assert media.status_code == 200
-        assert media.headers.get_list("cache-control") == ["public, max-age=3600"]
+        assert media.headers.get_list("cache-control") == ["public, max-age=31536000, immutable"]
 
         missing = client.get("/static/nope.js")
         assert missing.status_code == 404

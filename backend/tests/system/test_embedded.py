@@ -53,6 +53,7 @@ def test_make_run_serves_the_whole_journey(tmp_path: Path) -> None:
             assert r.json()["title"] == "月夜 🌙"
             assert http.get("/tags/诗/contents").json()["items"][0]["id"] == item["id"]
             _subscribe_and_read(http, auth)
+            _upload_and_serve(http, base, auth)
             assert http.post("/auth/logout", headers=auth).status_code == 204
             assert http.get("/me", headers=auth).status_code == 401
         ready = httpx.get(f"{base}/readyz")
@@ -94,3 +95,29 @@ def _subscribe_and_read(http: httpx.Client, creator: dict[str, str]) -> None:
         "the paywall to open",
     )
     assert http.get(f"/contents/{item['id']}").json()["body"] is None
+
+
+def _upload_and_serve(http: httpx.Client, base: str, auth: dict[str, str]) -> None:
+    """Media on the local storage without nginx: the API stores, serves public files under
+    /media/ and subscribers-only files itself, and the in-process job runner makes variants."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (640, 480), (20, 160, 90)).save(out, "JPEG")
+    r = http.post("/media", files={"file": ("p.jpg", out.getvalue(), "image/jpeg")}, headers=auth)
+    assert r.status_code == 201, r.text
+    media = r.json()
+    served = httpx.get(base + media["url"])
+    assert served.status_code == 200
+    assert served.headers["content-type"] == "image/jpeg"
+    assert len(served.content) == media["bytes"]
+    wait_until(lambda: http.get(f"/media/{media['id']}").json()["state"] == "ready", 30, "variants")
+    assert [v["width"] for v in http.get(f"/media/{media['id']}").json()["variants"]] == [320]
+    r = http.post(
+        "/media",
+        files={"file": ("p.png", out.getvalue(), "image/png")},
+        headers=auth,
+    )
+    assert r.status_code == 422  # a JPEG sent as PNG

@@ -204,3 +204,16 @@ def test_override_is_the_developer_setup(override: dict[str, Any]) -> None:
         assert ports, name
         assert all(p.startswith("127.0.0.1:") for p in ports), name
     assert override["networks"]["data"]["internal"] is False
+
+
+def test_nginx_upload_limit_matches_the_api() -> None:
+    """nginx's body limit for the upload routes is the API's: MEDIA_MAX_UPLOAD_BYTES plus the
+    multipart envelope (a smaller one refuses uploads the API takes, a larger one buffers bodies
+    the API then refuses)."""
+    compose = yaml.safe_load(COMPOSE.read_text())
+    api_env = compose["services"]["api"]["environment"]
+    nginx_env = compose["services"]["nginx"]["environment"]
+    upload = int(api_env["MEDIA_MAX_UPLOAD_BYTES"]) + int(api_env["MEDIA_MULTIPART_OVERHEAD_BYTES"])
+    assert int(nginx_env["NGINX_MEDIA_CLIENT_MAX_BODY_SIZE"]) == upload
+    assert api_env["MEDIA_ACCEL_REDIRECT"] == "true"
+    assert "media-files:/srv/sharestack/media" in compose["services"]["worker"]["volumes"]

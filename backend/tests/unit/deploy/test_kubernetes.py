@@ -531,6 +531,11 @@ def test_nginx_gets_every_template_and_every_template_variable(
     (api,) = _pod_template(_get(objects, "Deployment", "sharestack-api"))["spec"]["containers"]
     api_settings = config_maps[api["envFrom"][0]["configMapRef"]["name"]]
     assert nginx_bytes >= int(api_settings["MAX_BODY_BYTES"])
+    # The upload routes: exactly what the API accepts there (file plus multipart envelope).
+    upload = int(api_settings["MEDIA_MAX_UPLOAD_BYTES"]) + int(
+        api_settings["MEDIA_MULTIPART_OVERHEAD_BYTES"]
+    )
+    assert int(env["NGINX_MEDIA_CLIENT_MAX_BODY_SIZE"]) == upload
 
     # Per-pod upstreams: nginx resolves the headless API Service of this namespace.
     namespace = nginx["metadata"]["namespace"]
