@@ -4,6 +4,7 @@ from fastapi import APIRouter, Response, status
 
 from sharestack.accounts import service
 from sharestack.accounts.schemas import AccountDelete, AccountExport
+from sharestack.auth.dependencies import PhoneCodesDep
 from sharestack.callers.dependencies import LoginStoreDep
 from sharestack.callers.limits import AuthRateLimit
 from sharestack.dependencies import SettingsDep, WriteSessionDep
@@ -19,9 +20,13 @@ async def delete_me(
     session: WriteSessionDep,
     store: LoginStoreDep,
     settings: SettingsDep,
+    codes: PhoneCodesDep,
 ) -> Response:
-    """Delete the account (see the README, "Account deletion"): needs the current password."""
-    await service.delete(session, user, password=body.password)
+    """Delete the account (see the README, "Account deletion"): needs the current password, or
+    for an account without one, a fresh code sent to its linked number."""
+    await service.delete(
+        session, user, password=body.password, phone_code=body.phone_code, codes=codes
+    )
     # Ended before the commit: should the commit fail, the user signs in again and retries,
     # rather than a deleted account keeping a live session.
     await store.revoke_all(user.id)

@@ -19,6 +19,12 @@ class AccountDelete(BaseModel):
         max_length=128,
         description="the current password: deleting needs a fresh proof that it is you",
     )
+    phone_code: str | None = Field(
+        default=None,
+        pattern=r"^[0-9]{6}$",
+        description="for an account without a password: the code just sent to its linked "
+        "number (POST /api/v1/auth/phone/code)",
+    )
 
 
 class IdentityExport(BaseModel):

@@ -14,6 +14,7 @@ from __future__ import annotations
 from sharestack.accounts.schemas import AccountExport, IdentityExport
 from sharestack.auth import export as auth_export
 from sharestack.auth import recovery
+from sharestack.auth.phone_codes import PhoneCodes
 from sharestack.content import service as content_service
 from sharestack.db.base import utcnow
 from sharestack.db.session import WriteSession
@@ -25,8 +26,17 @@ from sharestack.users import service as users_service
 from sharestack.users.models import User
 
 
-async def delete(session: WriteSession, user: User, *, password: str | None) -> None:
-    await recovery.reauthenticate(session, user, password=password)
+async def delete(
+    session: WriteSession,
+    user: User,
+    *,
+    password: str | None,
+    phone_code: str | None = None,
+    codes: PhoneCodes | None = None,
+) -> None:
+    await recovery.reauthenticate(
+        session, user, password=password, phone_code=phone_code, codes=codes
+    )
     await recovery.erase_credentials(session, user.id)
     await content_service.erase_author(session, user.id)
     await closure.close_account(session, user.id)

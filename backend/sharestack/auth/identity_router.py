@@ -10,6 +10,7 @@ from fastapi import APIRouter, Cookie, Depends, Path, Response, status
 from starlette.requests import HTTPConnection
 
 from sharestack.auth import identities, phone, wechat
+from sharestack.auth.dependencies import PhoneCodesDep
 from sharestack.auth.identity_errors import NotEnabled
 from sharestack.auth.identity_schemas import (
     EmailLink,
@@ -22,7 +23,6 @@ from sharestack.auth.identity_schemas import (
     WechatMiniLogin,
     WechatWebLogin,
 )
-from sharestack.auth.phone_codes import PhoneCodes
 from sharestack.callers.dependencies import LoginStoreDep
 from sharestack.callers.limits import AuthRateLimit
 from sharestack.callers.store import LoginStore
@@ -38,16 +38,10 @@ IdentityIdPath = Annotated[int, Path(ge=1, le=2**63 - 1)]
 StateCookie = Annotated[str | None, Cookie(alias=wechat.STATE_COOKIE, include_in_schema=False)]
 
 
-def _codes(state: StateDep) -> PhoneCodes:
-    s = state.settings
-    return PhoneCodes(state.redis, s.secret_key, s.sms_code_ttl_seconds, s.sms_code_max_attempts)
-
-
 def _states(state: StateDep) -> wechat.WechatStates:
     return wechat.WechatStates(state.redis, state.settings.wechat_state_ttl_seconds)
 
 
-PhoneCodesDep = Annotated[PhoneCodes, Depends(_codes)]
 WechatStatesDep = Annotated[wechat.WechatStates, Depends(_states)]
 
 CODE_ERRORS = {400: "the code is wrong, expired or used", 422: "not a valid mobile number"}

@@ -8,9 +8,10 @@ nothing, and the token exists only in the email (``auth/tokens.py`` keeps its di
 
 from __future__ import annotations
 
-from sharestack.auth import repository, tokens
+from sharestack.auth import phone, repository, tokens
 from sharestack.auth.models import UserAuth
 from sharestack.auth.passwords import check as check_password
+from sharestack.auth.phone_codes import PhoneCodes
 from sharestack.auth.security import hash_password, verify_password
 from sharestack.db.base import utcnow
 from sharestack.db.session import WriteSession
@@ -21,6 +22,7 @@ from sharestack.users import service as users_service
 from sharestack.users.models import User
 
 PASSWORD = "password"  # noqa: S105 - the provider's name, not a secret
+PHONE = "phone"
 RESET = "password_reset"
 VERIFY = "email_verify"
 
@@ -45,16 +47,33 @@ async def _password_credential(session: WriteSession, user_id: int) -> UserAuth 
     return await repository.get_user_credential(session, user_id, PASSWORD)
 
 
-async def reauthenticate(session: WriteSession, user: User, *, password: str | None) -> None:
+async def reauthenticate(
+    session: WriteSession,
+    user: User,
+    *,
+    password: str | None,
+    phone_code: str | None = None,
+    codes: PhoneCodes | None = None,
+) -> None:
     """Prove the caller is the account's owner right now, not only the holder of a session.
 
-    Today the proof is the current password. An account without one (phone or WeChat log-in)
-    will prove it with a fresh one-time code: extend here, keeping the signature (add keyword
-    arguments), so every guarded route gets it. Raises 401 when the proof is missing or wrong.
+    The proof is the current password; an account without one proves it with a fresh SMS code
+    sent to its linked number (``POST /auth/phone/code``). Raises 401 when the proof is missing
+    or wrong (400/429 for a wrong or locked code, as at log-in).
     """
     credential = await _password_credential(session, user.id)
     if credential is None or not credential.secret_hash:
-        raise ReauthenticationRequired(fields={"password": "this account has no password"})
+        number = await repository.get_user_credential(session, user.id, PHONE)
+        if number is None or codes is None:
+            raise ReauthenticationRequired(
+                fields={"password": "this account has no password or phone to prove it with"}
+            )
+        if phone_code is None:
+            raise ReauthenticationRequired(
+                fields={"phone_code": "required: the code sent to the account's number"}
+            )
+        await phone.prove(codes, number.identifier, phone_code)
+        return
     if password is None:
         raise ReauthenticationRequired(fields={"password": "required"})
     if not await verify_password(credential.secret_hash, password):

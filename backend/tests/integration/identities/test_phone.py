@@ -226,3 +226,31 @@ async def test_a_disabled_account_cannot_sign_in_by_phone(phones: Phones, app: F
     r = await phones.login(number)
     assert r.status_code == 403
     assert r.json()["error"]["code"] == "account_disabled"
+
+
+async def test_an_account_without_a_password_deletes_itself_with_a_fresh_code(
+    phones: Phones, app: FastAPI
+) -> None:
+    number = new_number()
+    r = await phones.login(number)
+    assert r.status_code == 200, r.text
+    headers = bearer(r.json()["token"])
+
+    async def delete(body: dict[str, str]) -> httpx.Response:
+        return await phones.client.request("DELETE", "/api/v1/me", json=body, headers=headers)
+
+    missing = await delete({})
+    assert missing.status_code == 401
+    assert "phone_code" in missing.json()["error"]["fields"]
+    await forget_send_limits(app, number)
+    code = await phones.send(number)
+    wrong = "000000" if code != "000000" else "111111"
+    assert (await delete({"phone_code": wrong})).status_code == 400
+    assert (await phones.client.get("/api/v1/me", headers=headers)).status_code == 200
+    assert (await delete({"phone_code": code})).status_code == 204
+    assert (await phones.client.get("/api/v1/me", headers=headers)).status_code == 401
+    async with app_state(app).db.write_sessionmaker() as session:
+        left = await session.scalar(
+            sa.select(sa.func.count()).select_from(UserAuth).where(UserAuth.identifier == number)
+        )
+    assert left == 0
