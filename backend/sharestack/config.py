@@ -95,6 +95,14 @@ class Settings(BaseSettings):
         default="10/minute", description="login, register and password attempts, per IP"
     )
     worker_concurrency: int = Field(default=10, ge=1, le=200)
+    # API worker processes `serve` starts (uvicorn --workers); migrations run once before.
+    web_concurrency: int = Field(default=1, ge=1, le=64)
+    # Password hashing bulkhead (sharestack.bulkhead): hashes at once (unset: one per core),
+    # waiters beyond them (unset: two per thread), and the longest wait for a thread; past
+    # either bound a log-in is answered 503 with Retry-After at once.
+    password_hash_concurrency: int | None = Field(default=None, ge=1, le=64)
+    password_hash_queue: int | None = Field(default=None, ge=0, le=1000)
+    password_hash_max_wait: float = Field(default=1.0, gt=0, le=30)
     metrics_enabled: bool = True
 
     # --- ledger (sharestack.ledger) ---------------------------------------------------------

@@ -69,6 +69,10 @@ def settings(mysql_database: str, redis_prefix: str) -> Settings:
         rate_limit_anonymous="100000/minute",
         rate_limit_authenticated="100000/minute",
         rate_limit_auth="100000/minute",
+        # Likewise the password bulkhead: the suite's bursts of sign-ups must not be shed on a
+        # busy machine; shedding is tested in tests/integration/test_login_bulkhead.py.
+        password_hash_queue=200,
+        password_hash_max_wait=30.0,
     )
 
 

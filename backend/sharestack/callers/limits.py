@@ -12,8 +12,9 @@ import logging
 
 from fastapi import Depends
 from redis.exceptions import RedisError
-from starlette.requests import HTTPConnection
+from starlette.requests import HTTPConnection, Request
 
+from sharestack.bulkhead import watch_client
 from sharestack.callers.dependencies import OptionalCaller
 from sharestack.dependencies import StateDep
 from sharestack.errors import ServiceUnavailable
@@ -68,6 +69,9 @@ async def api_rate_limit(
 
 
 async def auth_rate_limit(connection: HTTPConnection, state: StateDep) -> None:
+    if isinstance(connection, Request):
+        # These routes hash a password: the bulkhead skips the hash if the client has gone.
+        watch_client(connection.is_disconnected)
     limit = state.rate_limits.auth
     await enforce(state.ratelimiter, "auth", _client_ip(connection), limit, fail_closed=True)
 
