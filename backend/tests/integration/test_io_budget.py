@@ -263,7 +263,4 @@ async def test_every_endpoint_stays_within_its_io_budget(
         if counts.sql > sql or counts.commands > commands:
             over.append(f"{name} (budget {sql} sql, {commands} redis): {counts.describe()}")
     print("\n".join(report))
-    for name, counts in meter.seen.items():
-        if counts.sql > 3 or name == "GET /me":
-            print("==", name, counts.describe())
     assert not over, "\n\n".join(over)
