@@ -31,6 +31,7 @@ async def enforce(
     limit: Limit,
     *,
     fail_closed: bool = False,
+    leased: bool = False,
 ) -> None:
     """Count one request; raise :class:`RateLimited` (429 with Retry-After) over the limit.
 
@@ -42,7 +43,8 @@ async def enforce(
     if limiter is None:
         return
     try:
-        decision = await limiter.hit(scope, identity, limit)
+        hit = limiter.hit_leased if leased else limiter.hit
+        decision = await hit(scope, identity, limit)
     except (RedisError, OSError):
         RATELIMIT_ERRORS.inc()
         logger.warning("rate limit check failed (fail_closed=%s)", fail_closed, exc_info=True)
@@ -63,9 +65,11 @@ async def api_rate_limit(
 ) -> None:
     limits = state.rate_limits
     if caller is not None:
-        await enforce(state.ratelimiter, "user", str(caller.user_id), limits.authenticated)
+        user = str(caller.user_id)
+        await enforce(state.ratelimiter, "user", user, limits.authenticated, leased=True)
     else:
-        await enforce(state.ratelimiter, "ip", _client_ip(connection), limits.anonymous)
+        ip = _client_ip(connection)
+        await enforce(state.ratelimiter, "ip", ip, limits.anonymous, leased=True)
 
 
 async def auth_rate_limit(connection: HTTPConnection, state: StateDep) -> None:

@@ -44,7 +44,8 @@ async def test_hot_reads_skip_redis_and_writes_are_seen(l1_apps: tuple[FastAPI, 
         assert (await b.get(url)).json()["title"] == "旧 old"
         with counting() as counts:
             assert (await a.get(url)).status_code == 200
-        assert counts.redis == ["EVALSHA"], counts.redis  # the rate limit only: no cache read
+        # At most the rate limiter's script (none when its lease has a cell left): no cache read.
+        assert counts.redis in ([], ["EVALSHA"]), counts.redis
 
         r = await a.patch(url, json={"title": "新 new"}, headers=author.headers)
         assert r.status_code == 200
