@@ -61,6 +61,9 @@ def main(argv: list[str] | None = None) -> None:
         host=args.host or settings.host,
         port=args.port or settings.port,
         reload=args.reload,
+        # Each process imports the app, opens its pools and freezes its start-up objects for
+        # the GC once (the lifespan in sharestack.main); the parent only supervises.
+        workers=1 if args.reload else settings.web_concurrency,
         proxy_headers=True,
         forwarded_allow_ips=settings.forwarded_allow_ips,
         access_log=False,

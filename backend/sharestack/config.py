@@ -95,6 +95,11 @@ class Settings(BaseSettings):
     # --- cache, rate limits, jobs (the Redis tier) ----------------------------------------
     cache_enabled: bool = True
     cache_stampede_guard: bool = True
+    # In-process L1 in front of the cache Redis (sharestack.cache.local): how long an entry is
+    # served without asking Redis (the staleness bound for other processes; 0 turns it off),
+    # and how many entries each process keeps.
+    cache_l1_ttl_seconds: float = Field(default=1.0, ge=0, le=60)
+    cache_l1_size: int = Field(default=10_000, ge=0, le=1_000_000)
     rate_limit_enabled: bool = True
     # "N/second|minute|hour|day" (also "N/5minutes"); GCRA: a burst of N, then N per period.
     rate_limit_anonymous: str = "300/minute"
@@ -104,6 +109,14 @@ class Settings(BaseSettings):
         description="login, register, password attempts, phone codes and WeChat log-ins, per IP",
     )
     worker_concurrency: int = Field(default=10, ge=1, le=200)
+    # API worker processes `serve` starts (uvicorn --workers); migrations run once before.
+    web_concurrency: int = Field(default=1, ge=1, le=64)
+    # Password hashing bulkhead (sharestack.bulkhead): hashes at once (unset: one per core),
+    # waiters beyond them (unset: two per thread), and the longest wait for a thread; past
+    # either bound a log-in is answered 503 with Retry-After at once.
+    password_hash_concurrency: int | None = Field(default=None, ge=1, le=64)
+    password_hash_queue: int | None = Field(default=None, ge=0, le=1000)
+    password_hash_max_wait: float = Field(default=1.0, gt=0, le=30)
     metrics_enabled: bool = True
 
     # --- ledger (sharestack.ledger) ---------------------------------------------------------

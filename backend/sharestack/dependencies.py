@@ -79,7 +79,13 @@ def caller_position(connection: HTTPConnection, db: Database) -> str | None:
 
 
 def _cached_reads(connection: HTTPConnection, state: StateDep) -> CachedReads:
-    return CachedReads(state.cache, state.db.routing, caller_position(connection, state.db))
+    position = caller_position(connection, state.db)
+    # The L1 (sharestack.cache.local) serves anonymous callers only: anyone presenting a
+    # credential may be the writer of what they read, and must see their write on any process.
+    signed = "authorization" in connection.headers or (
+        state.settings.session_cookie_name in connection.cookies
+    )
+    return CachedReads(state.cache, state.db.routing, position, local=not signed)
 
 
 CachedReadsDep = Annotated[CachedReads, Depends(_cached_reads)]

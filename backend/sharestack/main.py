@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,6 +12,7 @@ from starlette.staticfiles import StaticFiles
 
 import sharestack.job_index  # noqa: F401 - registers every job before the first request
 from sharestack.api import api_router
+from sharestack.auth.security import configure_hashing
 from sharestack.callers.dependencies import optional_caller, required_caller
 from sharestack.config import Settings, get_settings
 from sharestack.db.consistency import ReadYourWritesMiddleware
@@ -38,6 +40,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # The one write of app.state: handlers read it through sharestack.dependencies.
         app.state.sharestack = state = await AppState.start(settings, payments=build_providers)
+        workers = settings.password_hash_concurrency or os.cpu_count() or 2
+        queue = settings.password_hash_queue
+        configure_hashing(
+            workers, 2 * workers if queue is None else queue, settings.password_hash_max_wait
+        )
         # Long-lived start-up objects need no collecting: freezing them keeps full GC passes
         # (and the latency spikes they cause under load) short.
         gc.collect()

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from sharestack.cache.aside import CacheAside
 from sharestack.cache.invalidation import after_commit_hook
+from sharestack.cache.local import LocalCache
 from sharestack.cache.redis import RedisRoles
 from sharestack.config import Settings
 from sharestack.db.engine import Database
@@ -67,6 +68,7 @@ class Resources:
             redis.cache if settings.cache_enabled else None,
             prefix=redis.key("cache"),
             stampede_guard=settings.cache_stampede_guard,
+            local=LocalCache(ttl=settings.cache_l1_ttl_seconds, max_entries=settings.cache_l1_size),
         )
         db.after_commit_hooks.append(after_commit_hook(cache))
         await db.start()

@@ -73,6 +73,13 @@ def settings(
         rate_limit_auth="100000/minute",
         # Uploaded media go to this run's own directory (the local storage adapter).
         media_root=tmp_path_factory.mktemp("media"),
+        # Likewise the password bulkhead: the suite's bursts of sign-ups must not be shed on a
+        # busy machine; shedding is tested in tests/integration/test_login_bulkhead.py.
+        password_hash_queue=200,
+        password_hash_max_wait=30.0,
+        # The suite reads Redis's cache state directly (expiring keys by hand, counting loads);
+        # the L1 in front of it is tested on its own (tests/integration/cache/test_local_cache.py).
+        cache_l1_ttl_seconds=0,
     )
 
 

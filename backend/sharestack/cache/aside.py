@@ -46,6 +46,7 @@ from redis.exceptions import RedisError
 
 from sharestack.cache import keys
 from sharestack.cache.keys import CacheKey, Family
+from sharestack.cache.local import LocalCache
 from sharestack.metrics.registry import CACHE_ERRORS, CACHE_HITS, CACHE_LOADS, CACHE_MISSES
 
 logger = logging.getLogger(__name__)
@@ -96,6 +97,7 @@ class CacheAside:
         stampede_guard: bool = True,
         breaker_seconds: float = 1.0,
         ttls: dict[Family, tuple[int, int]] | None = None,
+        local: LocalCache | None = None,
     ) -> None:
         self.redis = redis
         self.prefix = prefix
@@ -103,6 +105,7 @@ class CacheAside:
         self.breaker_seconds = breaker_seconds
         self.ttls = ttls or keys.TTLS
         self._open_until = 0.0
+        self.local = local or LocalCache(ttl=0, max_entries=0)
         self._inflight: dict[str, asyncio.Future[bytes | None]] = {}
         # generation key -> the value it must get, for invalidations Redis could not take yet
         self._pending_invalidations: dict[str, bytes] = {}
@@ -124,7 +127,12 @@ class CacheAside:
         self._open_until = time.monotonic() + self.breaker_seconds
 
     async def get_or_load(
-        self, key: CacheKey, loader: Loader, caller_position: str | None = None
+        self,
+        key: CacheKey,
+        loader: Loader,
+        caller_position: str | None = None,
+        *,
+        local: bool = False,
     ) -> bytes | None:
         """The cached bytes for ``key``, or the loader's bytes (None = not found, cached too).
         ``caller_position``: what the caller's own reads must have seen, used only for a load
@@ -133,6 +141,14 @@ class CacheAside:
             CACHE_MISSES.labels(key.family).inc()
             # Cache off or unreachable: nothing is stored, so ordinary read routing is safe.
             return await self._load(key, loader, _UNCACHED, caller_position)
+        # The L1 (cache/local) only when the caller allows it (anonymous) and has no recent write.
+        use_local = local and self.local.enabled and caller_position is None
+        if use_local:
+            found, payload = self.local.get(key.value)
+            if found:
+                CACHE_HITS.labels(key.family).inc()
+                return payload
+        epoch = self.local.epoch
         try:
             found, payload, token = await self._read(key)
         except (RedisError, OSError) as exc:
@@ -141,10 +157,19 @@ class CacheAside:
             return await self._load(key, loader, _UNCACHED, caller_position)
         if found:
             CACHE_HITS.labels(key.family).inc()
+            if use_local:
+                self.local.put(key.value, key.generation, payload, epoch)
             return payload
         CACHE_MISSES.labels(key.family).inc()
         if not self.stampede_guard:
-            return await self._load_and_store(key, loader, token)
+            result = await self._load_and_store(key, loader, token)
+        else:
+            result = await self._single_flight(key, loader, token)
+        if use_local:
+            self.local.put(key.value, key.generation, result, epoch)
+        return result
+
+    async def _single_flight(self, key: CacheKey, loader: Loader, token: bytes) -> bytes | None:
         shared = self._inflight.get(key.value)
         if shared is not None:
             return await asyncio.shield(shared)
@@ -255,6 +280,7 @@ class CacheAside:
     ) -> None:
         if not generations or self.redis is None:
             return
+        self.local.drop(generations)  # this process: at once, before the response is sent
         # Tokens are unique per write; "@position" tells fills what they must have seen.
         suffix = f"@{position}".encode() if position else b""
         values = {g: _new_token() + suffix for g in generations}

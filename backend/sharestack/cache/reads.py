@@ -22,6 +22,8 @@ class CachedReads:
     routing: ReadRouting
     # What the caller's own reads must have seen (their read-your-writes token), if anything.
     caller_position: str | None = None
+    # Whether the in-process L1 may answer (``cache/local``): for anonymous callers only.
+    local: bool = False
 
     @property
     def prefix(self) -> str:
@@ -34,4 +36,4 @@ class CachedReads:
             async with self.routing.reading(position) as session:
                 return await fill(session)
 
-        return await self.cache.get_or_load(key, load, self.caller_position)
+        return await self.cache.get_or_load(key, load, self.caller_position, local=self.local)

@@ -12,8 +12,9 @@ import logging
 
 from fastapi import Depends
 from redis.exceptions import RedisError
-from starlette.requests import HTTPConnection
+from starlette.requests import HTTPConnection, Request
 
+from sharestack.bulkhead import watch_client
 from sharestack.callers.dependencies import OptionalCaller
 from sharestack.dependencies import StateDep
 from sharestack.errors import ServiceUnavailable
@@ -30,6 +31,7 @@ async def enforce(
     limit: Limit,
     *,
     fail_closed: bool = False,
+    leased: bool = False,
 ) -> None:
     """Count one request; raise :class:`RateLimited` (429 with Retry-After) over the limit.
 
@@ -41,7 +43,8 @@ async def enforce(
     if limiter is None:
         return
     try:
-        decision = await limiter.hit(scope, identity, limit)
+        hit = limiter.hit_leased if leased else limiter.hit
+        decision = await hit(scope, identity, limit)
     except (RedisError, OSError):
         RATELIMIT_ERRORS.inc()
         logger.warning("rate limit check failed (fail_closed=%s)", fail_closed, exc_info=True)
@@ -62,12 +65,17 @@ async def api_rate_limit(
 ) -> None:
     limits = state.rate_limits
     if caller is not None:
-        await enforce(state.ratelimiter, "user", str(caller.user_id), limits.authenticated)
+        user = str(caller.user_id)
+        await enforce(state.ratelimiter, "user", user, limits.authenticated, leased=True)
     else:
-        await enforce(state.ratelimiter, "ip", _client_ip(connection), limits.anonymous)
+        ip = _client_ip(connection)
+        await enforce(state.ratelimiter, "ip", ip, limits.anonymous, leased=True)
 
 
 async def auth_rate_limit(connection: HTTPConnection, state: StateDep) -> None:
+    if isinstance(connection, Request):
+        # These routes hash a password: the bulkhead skips the hash if the client has gone.
+        watch_client(connection.is_disconnected)
     limit = state.rate_limits.auth
     await enforce(state.ratelimiter, "auth", _client_ip(connection), limit, fail_closed=True)
 

@@ -4,22 +4,23 @@ feeds."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sharestack.cache import invalidation, keys
-from sharestack.content import repository
-from sharestack.content.models import Content
+from sharestack.content.models import Content, Tag
 from sharestack.db.session import WriteSession
 
 
-async def track(session: WriteSession, content: Content) -> None:
-    """Note every cached entry ``content`` appears in. Call before a change (where it appeared)
-    and after it (where it appears now): the slug, the author's feed and the tags may differ."""
+def track(session: WriteSession, content: Content, tags: Sequence[Tag]) -> None:
+    """Note every cached entry ``content`` appears in, with ``tags`` its tags at that moment.
+    Call before a change (where it appeared) and after it (where it appears now): the slug, the
+    author's feed and the tags may differ."""
     if content.id is None:
         return
-    tags = await repository.tag_slugs(session, content.id)
     invalidation.note(
         session,
         keys.scope_content_id(content.id),
         keys.scope_content_slug(content.slug),
         keys.scope_creator_feed(content.author_id),
-        *(keys.scope_tag_feed(t) for t in tags),
+        *(keys.scope_tag_feed(tag.slug) for tag in tags),
     )

@@ -22,7 +22,7 @@ from sharestack.cache import keys
 from sharestack.cache.reads import CachedReads
 from sharestack.content import repository, service
 from sharestack.content.exceptions import ContentNotFound, TagNotFound
-from sharestack.content.models import Content
+from sharestack.content.repository import Tagged
 from sharestack.content.rules import PUBLISHED, etag, tag_slug, withholds_body
 from sharestack.content.schemas import ContentRead, ContentTeaser, Page
 from sharestack.db.session import ReadSession
@@ -84,11 +84,13 @@ class Served:
         return cls(to_json(item), etag(item.version, withheld=item.body_withheld))
 
 
-async def _fill_item(session: ReadSession, content: Content | None) -> bytes | None:
-    if content is None or content.status != PUBLISHED:
+async def _fill_item(session: ReadSession, tagged: Tagged | None) -> bytes | None:
+    """One statement: the item with its tags (``repository.get_tagged``)."""
+    if tagged is None or tagged[0].status != PUBLISHED:
         return None
+    content = tagged[0]
     # Presented as to its author: the full body; the withheld copy is what non-subscribers get.
-    full = await service.present(session, content, content.author_id)
+    full = await service.present(session, tagged, content.author_id)
     withheld = full.model_copy(update={"body": None, "body_withheld": True})
     return CachedItem(
         author_id=content.author_id,
@@ -105,7 +107,7 @@ async def item_by_id(reads: CachedReads, content_id: int) -> CachedItem | None:
     """The published item, from the cache or filled; None when it is not published."""
 
     async def fill(session: ReadSession) -> bytes | None:
-        return await _fill_item(session, await repository.get(session, content_id))
+        return await _fill_item(session, await repository.get_tagged(session, content_id))
 
     key = keys.content_by_id(reads.prefix, content_id, PAYLOAD_VERSION)
     payload = await reads.get(key, fill)
@@ -117,7 +119,7 @@ async def item_by_slug(reads: CachedReads, slug: str) -> CachedItem | None:
     slug = canonical_slug(slug)
 
     async def fill(session: ReadSession) -> bytes | None:
-        return await _fill_item(session, await repository.get_by_slug(session, slug))
+        return await _fill_item(session, await repository.get_tagged_by_slug(session, slug))
 
     payload = await reads.get(keys.content_by_slug(reads.prefix, slug, PAYLOAD_VERSION), fill)
     return CachedItem.decode(payload) if payload is not None else None

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -8,6 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import InstrumentedAttribute, defer
 
 from sharestack.content.models import Content, ContentTag, ContentVersion, Tag
+from sharestack.db.aggregates import json_array_agg, strings
 from sharestack.db.base import utcnow
 from sharestack.db.session import ReadSession, WriteSession
 from sharestack.pagination import Position
@@ -27,8 +27,41 @@ def _after(
     )
 
 
+# An item with its tag names: one statement for an item or a whole page (no query per item).
+Tagged = tuple[Content, list[str]]
+
+# The item's tag names as a JSON array, correlated with the outer query's row; served by the
+# content_tags primary key (content_id, tag_id) and the tags primary key.
+_TAG_NAMES = (
+    sa.select(json_array_agg(Tag.name))
+    .select_from(ContentTag)
+    .join(Tag, Tag.id == ContentTag.tag_id)
+    .where(ContentTag.content_id == Content.id)
+    .correlate(Content)
+    .scalar_subquery()
+)
+
+
+def _tagged(query: sa.Select[Content]) -> sa.Select[Content, str | None]:
+    return query.add_columns(_TAG_NAMES)
+
+
+def _rows(result: sa.Result[Content, str | None]) -> list[Tagged]:
+    return [(content, strings(names)) for content, names in result.all()]
+
+
 async def get(session: ReadSession, content_id: int) -> Content | None:
     return await session.get(Content, content_id)
+
+
+async def get_tagged(session: ReadSession, content_id: int) -> Tagged | None:
+    rows = _rows(await session.execute(_tagged(sa.select(Content).where(Content.id == content_id))))
+    return rows[0] if rows else None
+
+
+async def get_tagged_by_slug(session: ReadSession, slug: str) -> Tagged | None:
+    rows = _rows(await session.execute(_tagged(sa.select(Content).where(Content.slug == slug))))
+    return rows[0] if rows else None
 
 
 async def get_for_update(session: WriteSession, content_id: int) -> Content | None:
@@ -37,14 +70,9 @@ async def get_for_update(session: WriteSession, content_id: int) -> Content | No
     return (await session.execute(query)).scalar_one_or_none()
 
 
-async def get_by_slug(session: ReadSession, slug: str) -> Content | None:
-    result = await session.execute(sa.select(Content).where(Content.slug == slug))
-    return result.scalar_one_or_none()
-
-
 async def creator_feed(
     session: ReadSession, author_id: int, after: Position | None, limit: int
-) -> Sequence[Content]:
+) -> list[Tagged]:
     query = (
         sa.select(Content)
         .where(
@@ -55,12 +83,14 @@ async def creator_feed(
         .order_by(Content.published_at.desc(), Content.id.desc())
         .limit(limit)
     )
-    return (await session.execute(query)).scalars().all()
+    return _rows(await session.execute(_tagged(query)))
 
 
 async def tag_feed(
     session: ReadSession, tag_id: int, after: Position | None, limit: int
-) -> Sequence[Content]:
+) -> list[Tagged]:
+    """One statement: the page of ``ix_content_tags_feed`` (a derived table, so the LIMIT applies
+    to the index range before anything is joined), then its items and their tags."""
     page = (
         sa.select(ContentTag.content_id, ContentTag.published_at)
         .where(
@@ -70,38 +100,25 @@ async def tag_feed(
         )
         .order_by(ContentTag.published_at.desc(), ContentTag.content_id.desc())
         .limit(limit)
+        .subquery("page")
     )
-    ids = [row.content_id for row in (await session.execute(page)).all()]
-    if not ids:
-        return []
-    rows = (await session.execute(sa.select(Content).where(Content.id.in_(ids)))).scalars().all()
-    by_id = {row.id: row for row in rows}
-    return [by_id[i] for i in ids if i in by_id and by_id[i].status == "published"]
+    query = (
+        sa.select(Content)
+        .join(page, page.c.content_id == Content.id)
+        .where(Content.status == "published")
+        .order_by(page.c.published_at.desc(), page.c.content_id.desc())
+    )
+    return _rows(await session.execute(_tagged(query)))
 
 
 async def author_items(
     session: ReadSession, author_id: int, before_id: int | None, limit: int
-) -> Sequence[Content]:
+) -> list[Tagged]:
     query = sa.select(Content).where(Content.author_id == author_id)
     if before_id is not None:
         query = query.where(Content.id < before_id)
     query = query.order_by(Content.id.desc()).limit(limit)
-    return (await session.execute(query)).scalars().all()
-
-
-async def tag_names(session: ReadSession, content_ids: Sequence[int]) -> dict[int, list[str]]:
-    if not content_ids:
-        return {}
-    rows = await session.execute(
-        sa.select(ContentTag.content_id, Tag.name)
-        .join(Tag, Tag.id == ContentTag.tag_id)
-        .where(ContentTag.content_id.in_(content_ids))
-        .order_by(Tag.name)
-    )
-    names: dict[int, list[str]] = defaultdict(list)
-    for content_id, name in rows.all():
-        names[content_id].append(name)
-    return names
+    return _rows(await session.execute(_tagged(query)))
 
 
 async def get_tag(session: ReadSession, slug: str) -> Tag | None:
@@ -136,20 +153,17 @@ async def ensure_tags(session: WriteSession, tags: dict[str, str]) -> list[Tag]:
     return list((await session.execute(query)).scalars().all())
 
 
-async def set_tags(session: WriteSession, content: Content, tags: Sequence[Tag]) -> None:
-    """Make the item's tags exactly ``tags``, touching only the rows that change.
+async def set_tags(
+    session: WriteSession, content: Content, tags: Sequence[Tag], now: Sequence[Tag]
+) -> None:
+    """Make the item's tags exactly ``tags`` (``now``: its tags as the caller read them under the
+    item's row lock), touching only the rows that change.
 
     A blanket ``DELETE ... WHERE content_id = ?`` before re-inserting takes next-key locks on
     the gap where a new item's rows would go; two creates at once then deadlock on each other's
     inserts. Deleting by primary key, and only what is removed, locks just those rows."""
     wanted = {tag.id for tag in tags}
-    current = set(
-        (
-            await session.execute(
-                sa.select(ContentTag.tag_id).where(ContentTag.content_id == content.id)
-            )
-        ).scalars()
-    )
+    current = {tag.id for tag in now}
     removed = sorted(current - wanted)
     if removed:
         await session.execute(
@@ -209,10 +223,11 @@ async def version(session: ReadSession, content_id: int, number: int) -> Content
     return (await session.execute(query)).scalar_one_or_none()
 
 
-async def tag_slugs(session: ReadSession, content_id: int) -> list[str]:
+async def tags_of(session: ReadSession, content_id: int) -> list[Tag]:
+    """The item's tags (slug and name: where its feeds are, and what it shows), by name."""
     rows = await session.execute(
-        sa.select(Tag.slug)
+        sa.select(Tag)
         .join(ContentTag, ContentTag.tag_id == Tag.id)
         .where(ContentTag.content_id == content_id)
     )
-    return list(rows.scalars().all())
+    return sorted(rows.scalars().all(), key=lambda tag: tag.name)

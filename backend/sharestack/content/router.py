@@ -38,8 +38,7 @@ IfMatch = Annotated[str | None, Header(max_length=200)]
 async def create_content(
     body: ContentCreate, caller: CurrentCaller, session: WriteSessionDep, response: Response
 ) -> ContentRead:
-    content = await service.create(session, caller.user_id, body)
-    return _tagged(response, await service.present(session, content, caller.user_id))
+    return _tagged(response, await service.create(session, caller.user_id, body))
 
 
 # The hot reads below answer from the cache (sharestack.content.cached): on a hit they return the
@@ -72,8 +71,7 @@ async def update_content(
     if_match: IfMatch = None,
 ) -> ContentRead:
     content = await service.get_for_author(session, content_id, caller.user_id, if_match=if_match)
-    content = await service.update(session, content, caller.user_id, body)
-    return _tagged(response, await service.present(session, content, caller.user_id))
+    return _tagged(response, await service.update(session, content, caller.user_id, body))
 
 
 @router.post("/contents/{content_id}/publish", responses=errors(403, 404, 412))
@@ -85,8 +83,7 @@ async def publish_content(
     if_match: IfMatch = None,
 ) -> ContentRead:
     content = await service.get_for_author(session, content_id, caller.user_id, if_match=if_match)
-    content = await service.publish(session, content)
-    return _tagged(response, await service.present(session, content, caller.user_id))
+    return _tagged(response, await service.publish(session, content))
 
 
 @router.post("/contents/{content_id}/unpublish", responses=errors(403, 404, 412))
@@ -98,8 +95,7 @@ async def unpublish_content(
     if_match: IfMatch = None,
 ) -> ContentRead:
     content = await service.get_for_author(session, content_id, caller.user_id, if_match=if_match)
-    content = await service.unpublish(session, content)
-    return _tagged(response, await service.present(session, content, caller.user_id))
+    return _tagged(response, await service.unpublish(session, content))
 
 
 @router.delete(

@@ -10,7 +10,8 @@ from typing import Any
 from sharestack.cache.reads import CachedReads
 from sharestack.content import cache_scopes, repository
 from sharestack.content.exceptions import ContentNotFound, TagNotFound, VersionNotFound
-from sharestack.content.models import Content, ContentVersion
+from sharestack.content.models import Content, ContentVersion, Tag
+from sharestack.content.repository import Tagged
 from sharestack.content.rules import (
     ensure_author,
     ensure_version,
@@ -39,12 +40,15 @@ from sharestack.subscriptions import service as subscriptions_service
 from sharestack.text import canonical_slug
 
 
-async def _set_tags(session: WriteSession, content: Content, names: Sequence[str]) -> None:
+async def _set_tags(
+    session: WriteSession, content: Content, names: Sequence[str], current: Sequence[Tag]
+) -> list[Tag]:
     by_slug: dict[str, str] = {}
     for name in names:
         by_slug.setdefault(tag_slug(name), name)
     tags = await repository.ensure_tags(session, by_slug)
-    await repository.set_tags(session, content, tags)
+    await repository.set_tags(session, content, tags, current)
+    return sorted(tags, key=lambda tag: tag.name)
 
 
 def _snapshot(content: Content, editor_id: int) -> ContentVersion:
@@ -59,7 +63,13 @@ def _snapshot(content: Content, editor_id: int) -> ContentVersion:
     )
 
 
-async def create(session: WriteSession, author_id: int, data: ContentCreate) -> Content:
+def _as_written(content: Content, tags: Sequence[Tag]) -> ContentRead:
+    """A changed item as its author sees it, from what the request already holds: the write
+    paths never read back what they just wrote."""
+    return _as_read(content, [tag.name for tag in tags], withheld=False)
+
+
+async def create(session: WriteSession, author_id: int, data: ContentCreate) -> ContentRead:
     content = Content(
         author_id=author_id,
         slug=make_slug(data.title),
@@ -72,10 +82,10 @@ async def create(session: WriteSession, author_id: int, data: ContentCreate) -> 
     )
     await repository.add(session, content)
     await repository.add(session, _snapshot(content, author_id))
-    await _set_tags(session, content, data.tags)
+    tags = await _set_tags(session, content, data.tags, current=[])
     # Nothing public yet, but a reader may have cached "not found" for this id or slug.
-    await cache_scopes.track(session, content)
-    return content
+    cache_scopes.track(session, content, tags)
+    return _as_written(content, tags)
 
 
 async def get_for_author(
@@ -95,10 +105,11 @@ async def get_for_author(
 
 async def update(
     session: WriteSession, content: Content, editor_id: int, changes: ContentUpdate
-) -> Content:
-    await cache_scopes.track(session, content)  # where it appears before the change
+) -> ContentRead:
+    tags = await repository.tags_of(session, content.id)
+    cache_scopes.track(session, content, tags)  # where it appears before the change
     data = changes.model_dump(exclude_unset=True, exclude_none=True)
-    tags = data.pop("tags", None)
+    names = data.pop("tags", None)
     written = data.pop("excerpt", None)
     if written is None and excerpt_was_written(content.excerpt, content.body):
         written = content.excerpt
@@ -108,36 +119,37 @@ async def update(
     content.version += 1
     content.updated_at = utcnow()
     await repository.add(session, _snapshot(content, editor_id))
-    if tags is not None:
-        await _set_tags(session, content, tags)
-    await cache_scopes.track(session, content)  # and where it appears after
-    return content
+    if names is not None:
+        tags = await _set_tags(session, content, names, current=tags)
+    cache_scopes.track(session, content, tags)  # and where it appears after
+    return _as_written(content, tags)
 
 
-async def publish(session: WriteSession, content: Content) -> Content:
-    if content.status != "published":
-        content.status = "published"
-        content.published_at = utcnow()
+async def _set_status(session: WriteSession, content: Content, status: str) -> ContentRead:
+    tags = await repository.tags_of(session, content.id)
+    if content.status != status:
+        content.status = status
+        content.published_at = utcnow() if status == "published" else None
         await session.flush()
         await repository.sync_tag_publication(session, content)
-        await cache_scopes.track(session, content)
-        # Warm the cache once the publication has committed (the outbox runs it after commit).
-        await outbox.enqueue(session, "warm_content_cache", content_id=content.id)
-    return content
+        cache_scopes.track(session, content, tags)
+        if status == "published":
+            # Warm the cache once the publication has committed (the outbox runs it after
+            # commit); warm-ups of one item queued together run once (see content/jobs.py).
+            await outbox.enqueue(session, "warm_content_cache", content_id=content.id)
+    return _as_written(content, tags)
 
 
-async def unpublish(session: WriteSession, content: Content) -> Content:
-    if content.status != "draft":
-        content.status = "draft"
-        content.published_at = None
-        await session.flush()
-        await repository.sync_tag_publication(session, content)
-        await cache_scopes.track(session, content)
-    return content
+async def publish(session: WriteSession, content: Content) -> ContentRead:
+    return await _set_status(session, content, "published")
+
+
+async def unpublish(session: WriteSession, content: Content) -> ContentRead:
+    return await _set_status(session, content, "draft")
 
 
 async def delete(session: WriteSession, content: Content) -> None:
-    await cache_scopes.track(session, content)
+    cache_scopes.track(session, content, await repository.tags_of(session, content.id))
     await repository.delete(session, content)
 
 
@@ -193,17 +205,23 @@ def _as_read(content: Content, tags: list[str], withheld: bool) -> ContentRead:
 
 async def present(
     session: ReadSession,
-    content: Content,
+    tagged: Tagged,
     viewer_id: int | None,
     reads: CachedReads | None = None,
 ) -> ContentRead:
     """The item as ``viewer_id`` may see it (the body withheld from non-subscribers)."""
+    content, tags = tagged
     has_access = await viewer_has_access(
         session, content.visibility, content.author_id, viewer_id, reads
     )
     withheld = withholds_body(content.visibility, content.author_id, viewer_id, has_access)
-    tags = await repository.tag_names(session, [content.id])
-    return _as_read(content, tags.get(content.id, []), withheld)
+    return _as_read(content, tags, withheld)
+
+
+def _visible_tagged(tagged: Tagged | None, viewer_id: int | None) -> Tagged:
+    _visible(tagged[0] if tagged else None, viewer_id)
+    assert tagged is not None
+    return tagged
 
 
 async def read_by_id(
@@ -212,38 +230,33 @@ async def read_by_id(
     viewer_id: int | None,
     reads: CachedReads | None = None,
 ) -> ContentRead:
-    content = _visible(await repository.get(session, content_id), viewer_id)
-    return await present(session, content, viewer_id, reads)
+    tagged = _visible_tagged(await repository.get_tagged(session, content_id), viewer_id)
+    return await present(session, tagged, viewer_id, reads)
 
 
 async def read_by_slug(
     session: ReadSession, slug: str, viewer_id: int | None, reads: CachedReads | None = None
 ) -> ContentRead:
-    content = _visible(await repository.get_by_slug(session, canonical_slug(slug)), viewer_id)
-    return await present(session, content, viewer_id, reads)
+    found = await repository.get_tagged_by_slug(session, canonical_slug(slug))
+    return await present(session, _visible_tagged(found, viewer_id), viewer_id, reads)
 
 
-async def _teasers(session: ReadSession, items: Sequence[Content]) -> list[ContentTeaser]:
-    tags = await repository.tag_names(session, [c.id for c in items])
-    return [ContentTeaser(**_teaser_fields(c, tags.get(c.id, []))) for c in items]
-
-
-async def _feed_page(
-    session: ReadSession, cursors: Cursors, items: Sequence[Content], limit: int
-) -> Page[ContentTeaser]:
-    has_more = len(items) > limit
-    items = items[:limit]
+def _feed_page(cursors: Cursors, rows: Sequence[Tagged], limit: int) -> Page[ContentTeaser]:
+    has_more = len(rows) > limit
+    rows = rows[:limit]
     next_cursor = None
-    if has_more and items and items[-1].published_at is not None:
-        next_cursor = cursors.encode(Position(items[-1].published_at, items[-1].id))
-    return Page[ContentTeaser](items=await _teasers(session, items), next_cursor=next_cursor)
+    last = rows[-1][0] if rows else None
+    if has_more and last is not None and last.published_at is not None:
+        next_cursor = cursors.encode(Position(last.published_at, last.id))
+    items = [ContentTeaser(**_teaser_fields(c, tags)) for c, tags in rows]
+    return Page[ContentTeaser](items=items, next_cursor=next_cursor)
 
 
 async def creator_feed(
     session: ReadSession, cursors: Cursors, author_id: int, after: Position | None, limit: int
 ) -> Page[ContentTeaser]:
-    items = await repository.creator_feed(session, author_id, after, limit + 1)
-    return await _feed_page(session, cursors, items, limit)
+    rows = await repository.creator_feed(session, author_id, after, limit + 1)
+    return _feed_page(cursors, rows, limit)
 
 
 async def tag_feed(
@@ -252,8 +265,8 @@ async def tag_feed(
     tag = await repository.get_tag(session, tag_slug(slug))
     if tag is None:
         raise TagNotFound()
-    items = await repository.tag_feed(session, tag.id, after, limit + 1)
-    return await _feed_page(session, cursors, items, limit)
+    rows = await repository.tag_feed(session, tag.id, after, limit + 1)
+    return _feed_page(cursors, rows, limit)
 
 
 async def author_items(
@@ -261,13 +274,12 @@ async def author_items(
 ) -> Page[ContentRead]:
     after = cursors.decode_optional(cursor)
     before = after.id if after else None
-    items = await repository.author_items(session, author_id, before, limit + 1)
-    # The author sees every body of their own; one tag query for the whole page.
-    tags = await repository.tag_names(session, [c.id for c in items[:limit]])
-    page = [_as_read(c, tags.get(c.id, []), withheld=False) for c in items[:limit]]
+    rows = await repository.author_items(session, author_id, before, limit + 1)
+    # The author sees every body of their own; the tags come in the same statement.
+    page = [_as_read(c, tags, withheld=False) for c, tags in rows[:limit]]
     next_cursor = None
-    if len(items) > limit:
-        last = items[limit - 1]
+    if len(rows) > limit:
+        last = rows[limit - 1][0]
         next_cursor = cursors.encode(Position(last.created_at, last.id))
     return Page[ContentRead](items=page, next_cursor=next_cursor)
 
@@ -315,16 +327,15 @@ EXPORT_BATCH = 200
 
 
 async def all_for_author(session: ReadSession, author_id: int) -> list[ContentRead]:
-    """Every item of the author with its body (data export): two queries per 200 items."""
+    """Every item of the author with its body and tags (data export): one query per 200 items."""
     out: list[ContentRead] = []
     before: int | None = None
     while True:
         items = await repository.author_items(session, author_id, before, EXPORT_BATCH)
-        tags = await repository.tag_names(session, [c.id for c in items])
-        out.extend(_as_read(c, tags.get(c.id, []), withheld=False) for c in items)
+        out.extend(_as_read(content, tags, withheld=False) for content, tags in items)
         if len(items) < EXPORT_BATCH:
             return out
-        before = items[-1].id
+        before = items[-1][0].id
 
 
 async def erase_author(session: WriteSession, author_id: int) -> int:
@@ -332,7 +343,7 @@ async def erase_author(session: WriteSession, author_id: int) -> int:
     cascades); their cached pages are dropped after the commit. Returns how many went."""
     erased = 0
     while items := await repository.author_items(session, author_id, None, EXPORT_BATCH):
-        for content in items:
+        for content, _tags in items:
             await delete(session, content)
         erased += len(items)
     return erased

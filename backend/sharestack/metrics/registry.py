@@ -36,6 +36,12 @@ CACHE_ERRORS = Counter(
 RATELIMIT_REJECTED = Counter(
     "sharestack_ratelimit_rejected", "Requests answered 429", ["scope"], registry=REGISTRY
 )
+BULKHEAD_REJECTED = Counter(
+    "sharestack_bulkhead_rejected",
+    "Expensive work refused (503) or skipped: queue full, waited too long, client gone",
+    ["bulkhead", "reason"],
+    registry=REGISTRY,
+)
 RATELIMIT_ERRORS = Counter(
     "sharestack_ratelimit_errors",
     "Rate-limit checks that could not reach Redis (the request was let through)",

@@ -243,8 +243,13 @@ async def test_read_paths_use_their_indexes(app: FastAPI) -> None:
     async with app_state(app).db.write_sessionmaker() as session:
         ids = await _seed(session)
         await session.commit()
-        slug_plan = await _explain(session, lambda: content_repo.get_by_slug(session, "explain-10"))
+        slug_plan = await _explain(
+            session, lambda: content_repo.get_tagged_by_slug(session, "explain-10")
+        )
         assert _uses(slug_plan, "contents", "uq_contents_slug")["type"] == "const"
+        # The tag names come in the same statement, by primary keys (no scan, no filesort).
+        _uses(slug_plan, "content_tags", "PRIMARY")
+        _uses(slug_plan, "tags", "PRIMARY")
 
         feed = await _explain(
             session, lambda: content_repo.creator_feed(session, ids["author"], None, 21)

@@ -231,7 +231,7 @@ async def test_stampede_guard_through_the_api(
 ) -> None:
     from sharestack.content import repository
 
-    original_get = repository.get
+    original_get = repository.get_tagged
     loading = 0
     overlapping = asyncio.Event()
 
@@ -247,7 +247,7 @@ async def test_stampede_guard_through_the_api(
             await asyncio.wait_for(overlapping.wait(), 1.0)
         return await original_get(session, content_id)
 
-    monkeypatch.setattr(repository, "get", slow_get)
+    monkeypatch.setattr(repository, "get_tagged", slow_get)
     author = await signup(client, "writer")
     item = await published(client, author)
     guarded = await _stampede_queries(app, item["id"], 100)

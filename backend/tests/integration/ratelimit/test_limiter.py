@@ -48,3 +48,48 @@ async def test_limits_are_per_identity_and_refill() -> None:
         assert (await limiter.hit("api", "a", limit)).allowed
     finally:
         await client.aclose()
+
+
+async def test_leases_never_let_more_than_the_limit_through_and_save_round_trips() -> None:
+    """Four processes' limiters, leasing, under a burst and then a sustained stream: never more
+    than the limit allowed, and far fewer scripts than requests once an identity is busy."""
+    clients = [Redis.from_url("redis://127.0.0.1:6379/13", max_connections=100) for _ in range(4)]
+    prefix = f"ss_redis_test:{secrets.token_hex(4)}:"
+    limiters = [RateLimiter(c, prefix) for c in clients]
+    calls = 0
+    for limiter in limiters:
+        take = limiter._take
+
+        async def counted(
+            key: str, limit: Limit, want: int, take: object = take
+        ) -> tuple[int, int]:
+            nonlocal calls
+            calls += 1
+            return await take(key, limit, want)  # type: ignore[operator]
+
+        limiter._take = counted  # type: ignore[method-assign]
+    try:
+        burst = Limit.parse("10/minute")
+        decisions = await asyncio.gather(
+            *(limiters[i % 4].hit_leased("ip", "203.0.113.9", burst) for i in range(200))
+        )
+        assert sum(d.allowed for d in decisions) == 10
+        # A busy identity with room to spare: 2,000 sequential requests, one process.
+        roomy = Limit.parse("1000000/minute")
+        calls = 0
+        for _ in range(2000):
+            assert (await limiters[0].hit_leased("ip", "198.51.100.1", roomy)).allowed
+        print(f"\n2000 leased requests: {calls} limiter scripts")
+        assert calls < 100
+        # A slow client (each lease expires unused) leases one cell at a time: no waste.
+        limiters[1].LEASE_SECONDS = 0.0
+        slow = Limit(3, 60)
+        assert [(await limiters[1].hit_leased("ip", "s", slow)).allowed for _ in range(4)] == [
+            True,
+            True,
+            True,
+            False,
+        ]
+    finally:
+        for c in clients:
+            await c.aclose()

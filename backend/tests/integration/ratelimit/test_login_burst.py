@@ -21,7 +21,14 @@ pytestmark = pytest.mark.integration
 async def strict_app(migrated: Settings) -> AsyncIterator[FastAPI]:
     prefix = f"{migrated.redis_key_prefix}burst{secrets.token_hex(3)}:"
     settings = migrated.model_copy(
-        update={"rate_limit_auth": "10/minute", "redis_key_prefix": prefix}
+        # A bulkhead that holds the whole allowed burst: this test is about the limiter (the
+        # shedding past the bulkhead is tests/integration/test_login_bulkhead.py's).
+        update={
+            "rate_limit_auth": "10/minute",
+            "redis_key_prefix": prefix,
+            "password_hash_queue": 20,
+            "password_hash_max_wait": 30.0,
+        }
     )
     application = create_app(settings)
     async with application.router.lifespan_context(application):

@@ -1,0 +1,268 @@
+"""What each endpoint may cost: at most so many SQL statements and Redis commands per request.
+
+The table below is the budget; a change that makes any endpoint send more fails here with the
+statements and commands it sent. Lists are measured on pages of several items, so a query per
+item (N + 1) shows as a budget overrun. Redis commands include the rate limiter's and the session
+lookup's; statements include BEGIN-less autocommit reads and the commit (COMMIT is not a cursor
+statement and is not counted).
+
+Each endpoint is exercised in a realistic state (the first read of an item is a cache miss, the
+next one a hit) by one scenario, the way a client uses the API.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from sharestack.db.base import utcnow
+from sharestack.dependencies import app_state
+from sharestack.payments.providers._common import CHINA_TZ
+from tests.integration.billing import checkout, inline_jobs, key, make_plan, sandbox_pay
+from tests.integration.helpers import PASSWORD, Account, published, signup
+from tests.integration.payouts.conftest import fund
+from tests.support.io_counts import Counts, counting
+
+pytestmark = pytest.mark.integration
+
+# endpoint (method and route, with the state it is read in) -> (max statements, max Redis commands)
+BUDGET: dict[str, tuple[int, int]] = {
+    # + the verification email's outbox row.
+    "POST /auth/register": (6, 2),
+    # The session and its entry in the owner's index (listing, log-out everywhere).
+    "POST /auth/login": (5, 6),
+    "GET /me": (2, 2),
+    "PATCH /me": (4, 3),
+    "GET /users/{id}": (2, 5),
+    "POST /contents": (6, 7),
+    "POST /contents/{id}/publish": (5, 7),
+    "PATCH /contents/{id}": (6, 7),
+    "POST /contents/{id}/unpublish": (4, 6),
+    "GET /contents/{id}/versions": (2, 2),
+    "GET /contents/{id}/versions/{n}": (2, 2),
+    "DELETE /contents/{id}": (3, 6),
+    "GET /contents/slug/{slug} cold": (1, 5),
+    "GET /contents/slug/{slug} cached": (0, 2),
+    "GET /contents/slug/{slug} cached, signed in": (0, 3),
+    "GET /contents/{id} cold": (1, 5),
+    "GET /contents/{id} cached": (0, 2),
+    "GET /me/contents": (1, 2),
+    "GET /creators/{id}/contents cold": (1, 5),
+    "GET /creators/{id}/contents cached": (0, 2),
+    "GET /creators/{id}/contents page 2 cold": (1, 5),
+    "GET /tags/{slug}/contents cold": (2, 5),
+    "GET /tags/{slug}/contents cached": (0, 2),
+    "POST /plans": (1, 2),
+    "PATCH /plans/{id}": (2, 2),
+    "GET /creators/{id}/plans": (1, 1),
+    "POST /checkouts": (7, 5),
+    "POST /sandbox/payments/{ref}/pay": (2, 6),
+    "GET /payments/{id}": (1, 2),
+    "GET /me/payments": (1, 2),
+    "GET /me/subscriptions": (1, 2),
+    "GET /me/subscribers": (1, 2),
+    "POST /subscriptions/{id}/cancel": (4, 3),
+    "POST /subscriptions/{id}/resume": (4, 3),
+    "POST /payments/{id}/refunds": (31, 9),
+    "GET /payments/{id}/refunds": (2, 2),
+    "POST /plans/{id}/archive": (3, 2),
+    "POST /me/payout-accounts": (6, 2),
+    "GET /me/payout-accounts": (1, 2),
+    "POST /payouts": (22, 2),
+    "GET /payouts": (1, 2),
+    "GET /payouts/{id}": (1, 2),
+    "GET /me/balance": (1, 2),
+    "GET /me/ledger": (2, 2),
+    "GET /me/statements/{month}.csv": (5, 2),
+    "POST /auth/logout": (0, 4),
+}
+
+PAGE = 5  # items on every list page measured (more than one, so N + 1 shows)
+
+
+class Meter:
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+        self.seen: dict[str, Counts] = {}
+
+    async def __call__(
+        self, name: str, send: Callable[[], Awaitable[httpx.Response]], expect: int = 200
+    ) -> httpx.Response:
+        with counting() as counts:
+            r = await send()
+        assert r.status_code == expect, (name, r.status_code, r.text)
+        self.seen[name] = counts
+        return r
+
+
+async def _scenario(client: httpx.AsyncClient, app: FastAPI, m: Meter) -> None:
+    c = client
+    email = f"budget-{secrets.token_hex(4)}@example.com"
+    body = {"email": email, "password": PASSWORD, "display_name": "预算"}
+    await m("POST /auth/register", lambda: c.post("/api/v1/auth/register", json=body), 201)
+    login = {"email": email, "password": PASSWORD}
+    r = await m("POST /auth/login", lambda: c.post("/api/v1/auth/login", json=login))
+    c.cookies.clear()
+    creator = Account(r.json()["user_id"], email, r.json()["token"])
+    h = creator.headers
+    reader = await signup(client, "reader")
+    rh = reader.headers
+
+    await m("GET /me", lambda: c.get("/api/v1/me", headers=h))
+    await m("PATCH /me", lambda: c.patch("/api/v1/me", json={"display_name": "改"}, headers=h))
+    await m("GET /users/{id}", lambda: c.get(f"/api/v1/users/{creator.user_id}"))
+
+    items = [await published(client, creator, tags=["科技", f"t{i}"]) for i in range(PAGE)]
+    draft = {"title": "新 draft", "body": "正文", "tags": ["科技", "诗歌"]}
+    r = await m("POST /contents", lambda: c.post("/api/v1/contents", json=draft, headers=h), 201)
+    new = r.json()["id"]
+    await m(
+        "POST /contents/{id}/publish", lambda: c.post(f"/api/v1/contents/{new}/publish", headers=h)
+    )
+    patch = {"title": "改过的 title", "tags": ["科技"]}
+    await m(
+        "PATCH /contents/{id}", lambda: c.patch(f"/api/v1/contents/{new}", json=patch, headers=h)
+    )
+    await m(
+        "POST /contents/{id}/unpublish",
+        lambda: c.post(f"/api/v1/contents/{new}/unpublish", headers=h),
+    )
+    await m(
+        "GET /contents/{id}/versions", lambda: c.get(f"/api/v1/contents/{new}/versions", headers=h)
+    )
+    await m(
+        "GET /contents/{id}/versions/{n}",
+        lambda: c.get(f"/api/v1/contents/{new}/versions/1", headers=h),
+    )
+    await m("DELETE /contents/{id}", lambda: c.delete(f"/api/v1/contents/{new}", headers=h), 204)
+
+    slug, first = items[0]["slug"], items[1]["id"]
+    await m("GET /contents/slug/{slug} cold", lambda: c.get(f"/api/v1/contents/slug/{slug}"))
+    await m("GET /contents/slug/{slug} cached", lambda: c.get(f"/api/v1/contents/slug/{slug}"))
+    await m(
+        "GET /contents/slug/{slug} cached, signed in",
+        lambda: c.get(f"/api/v1/contents/slug/{slug}", headers=rh),
+    )
+    await m("GET /contents/{id} cold", lambda: c.get(f"/api/v1/contents/{first}"))
+    await m("GET /contents/{id} cached", lambda: c.get(f"/api/v1/contents/{first}"))
+    await m("GET /me/contents", lambda: c.get("/api/v1/me/contents", headers=h))
+    creator_feed = f"/api/v1/creators/{creator.user_id}/contents?limit=3"
+    r = await m("GET /creators/{id}/contents cold", lambda: c.get(creator_feed))
+    await m("GET /creators/{id}/contents cached", lambda: c.get(creator_feed))
+    nxt = f"{creator_feed}&cursor={r.json()['next_cursor']}"
+    await m("GET /creators/{id}/contents page 2 cold", lambda: c.get(nxt))
+    await m("GET /tags/{slug}/contents cold", lambda: c.get("/api/v1/tags/科技/contents"))
+    await m("GET /tags/{slug}/contents cached", lambda: c.get("/api/v1/tags/科技/contents"))
+
+    plan = await make_plan(client, creator)
+    pid = plan["id"]
+    fields = {"name": "年度 Yearly", "price_amount": 9900, "interval": "year"}
+    await m("POST /plans", lambda: c.post("/api/v1/plans", json=fields, headers=h), 201)
+    await m(
+        "PATCH /plans/{id}",
+        lambda: c.patch(f"/api/v1/plans/{pid}", json={"name": "会员"}, headers=h),
+    )
+    await m("GET /creators/{id}/plans", lambda: c.get(f"/api/v1/creators/{creator.user_id}/plans"))
+
+    async with inline_jobs(app) as jobs:
+        order = {"plan_id": pid, "provider": "sandbox"}
+        r = await m(
+            "POST /checkouts",
+            lambda: c.post("/api/v1/checkouts", json=order, headers=rh | key()),
+            201,
+        )
+        payment = r.json()["payment"]["id"]
+        await m(
+            "POST /sandbox/payments/{ref}/pay",
+            lambda: c.post(
+                f"/api/v1/sandbox/payments/{payment}/pay", json={"outcome": "succeed"}, headers=rh
+            ),
+            202,
+        )
+        await jobs.settle()
+        for _ in range(PAGE - 1):
+            other = await signup(client, "reader")
+            done = await checkout(client, other, pid)
+            await sandbox_pay(client, other, done["payment"]["id"])
+        await jobs.settle()
+        await m("GET /payments/{id}", lambda: c.get(f"/api/v1/payments/{payment}", headers=rh))
+        await m("GET /me/payments", lambda: c.get("/api/v1/me/payments", headers=rh))
+        await m("GET /me/subscriptions", lambda: c.get("/api/v1/me/subscriptions", headers=rh))
+        await m("GET /me/subscribers", lambda: c.get("/api/v1/me/subscribers", headers=h))
+        sub = (await c.get("/api/v1/me/subscriptions", headers=rh)).json()[0]["id"]
+        await m(
+            "POST /subscriptions/{id}/cancel",
+            lambda: c.post(f"/api/v1/subscriptions/{sub}/cancel", headers=rh),
+        )
+        await m(
+            "POST /subscriptions/{id}/resume",
+            lambda: c.post(f"/api/v1/subscriptions/{sub}/resume", headers=rh),
+        )
+        refund = {"amount": 100}
+        await m(
+            "POST /payments/{id}/refunds",
+            lambda: c.post(f"/api/v1/payments/{payment}/refunds", json=refund, headers=h | key()),
+            201,
+        )
+        await jobs.settle()
+        await m(
+            "GET /payments/{id}/refunds",
+            lambda: c.get(f"/api/v1/payments/{payment}/refunds", headers=rh),
+        )
+        await m(
+            "POST /plans/{id}/archive", lambda: c.post(f"/api/v1/plans/{pid}/archive", headers=h)
+        )
+
+    await fund(app_state(app).db, creator.user_id, 100_000)
+    account = {
+        "provider": "sandbox",
+        "identity_type": "sandbox",
+        "identity": "acct-1",
+        "real_name": "张三",
+    }
+    r = await m(
+        "POST /me/payout-accounts",
+        lambda: c.post("/api/v1/me/payout-accounts", json=account, headers=h),
+        201,
+    )
+    account_id = r.json()["id"]
+    await m("GET /me/payout-accounts", lambda: c.get("/api/v1/me/payout-accounts", headers=h))
+    for i in range(PAGE):
+        payout = {"payout_account_id": account_id, "amount": 1_000 + i}
+        r = await m(
+            "POST /payouts",
+            lambda p=payout: c.post("/api/v1/payouts", json=p, headers=h | key()),  # type: ignore[misc]
+            201,
+        )
+    payout_id = r.json()["id"]
+    await m("GET /payouts", lambda: c.get("/api/v1/payouts", headers=h))
+    await m("GET /payouts/{id}", lambda: c.get(f"/api/v1/payouts/{payout_id}", headers=h))
+    await m("GET /me/balance", lambda: c.get("/api/v1/me/balance", headers=h))
+    await m("GET /me/ledger", lambda: c.get("/api/v1/me/ledger", headers=h))
+    month = utcnow().astimezone(CHINA_TZ).strftime("%Y-%m")
+    await m(
+        "GET /me/statements/{month}.csv",
+        lambda: c.get(f"/api/v1/me/statements/{month}.csv", headers=h),
+    )
+    await m("POST /auth/logout", lambda: c.post("/api/v1/auth/logout", headers=h), 204)
+
+
+async def test_every_endpoint_stays_within_its_io_budget(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    meter = Meter(client)
+    await _scenario(client, app, meter)
+    over: list[str] = []
+    report: list[Any] = []
+    for name, counts in meter.seen.items():
+        report.append(f"{name}: {counts.sql} sql, {counts.commands} redis")
+        sql, commands = BUDGET.get(name, (0, 0))
+        if counts.sql > sql or counts.commands > commands:
+            over.append(f"{name} (budget {sql} sql, {commands} redis): {counts.describe()}")
+    print("\n".join(report))
+    assert not over, "\n\n".join(over)
