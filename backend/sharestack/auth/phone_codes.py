@@ -15,17 +15,13 @@ number as associated data): the outbox row and the queue entry never hold it in 
 
 from __future__ import annotations
 
-import base64
 import enum
 import hashlib
 import hmac
-import os
 import secrets
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
 from sharestack.cache.redis import RedisRoles
+from sharestack.sealing import Sealer, SealError
 
 _CHECK = """
 local digest = redis.call('HGET', KEYS[1], 'h')
@@ -55,23 +51,19 @@ def _key_for(secret_key: str, purpose: bytes) -> bytes:
     return hmac.new(secret_key.encode(), purpose, hashlib.sha256).digest()
 
 
+def _sealer(secret_key: str) -> Sealer:
+    return Sealer([("sms", _key_for(secret_key, b"sms-code-seal"))])
+
+
 def seal(secret_key: str, phone: str, code: str) -> str:
-    nonce = os.urandom(12)
-    sealed = AESGCM(_key_for(secret_key, b"sms-code-seal")).encrypt(
-        nonce, code.encode(), phone.encode()
-    )
-    return base64.urlsafe_b64encode(nonce + sealed).decode()
+    """The code as it rides in the outbox to the SMS job: sealed, bound to its number."""
+    return _sealer(secret_key).seal(code, context=phone)
 
 
 def unseal(secret_key: str, phone: str, sealed: str) -> str | None:
     try:
-        raw = base64.urlsafe_b64decode(sealed.encode())
-        return (
-            AESGCM(_key_for(secret_key, b"sms-code-seal"))
-            .decrypt(raw[:12], raw[12:], phone.encode())
-            .decode()
-        )
-    except (ValueError, InvalidTag):
+        return _sealer(secret_key).open(sealed, context=phone)
+    except SealError:
         return None
 
 
