@@ -36,30 +36,30 @@ def app_state(app: Starlette) -> AppState:
     return state
 
 
-def get_state(connection: HTTPConnection) -> AppState:
+async def get_state(connection: HTTPConnection) -> AppState:
     return app_state(connection.app)
 
 
 StateDep = Annotated[AppState, Depends(get_state)]
 
 
-def _settings(state: StateDep) -> Settings:
+async def _settings(state: StateDep) -> Settings:
     return state.settings
 
 
-def _database(state: StateDep) -> Database:
+async def _database(state: StateDep) -> Database:
     return state.db
 
 
-def _cache(state: StateDep) -> CacheAside:
+async def _cache(state: StateDep) -> CacheAside:
     return state.cache
 
 
-def _redis(state: StateDep) -> RedisRoles:
+async def _redis(state: StateDep) -> RedisRoles:
     return state.redis
 
 
-def _cursors(state: StateDep) -> Cursors:
+async def _cursors(state: StateDep) -> Cursors:
     return state.cursors
 
 
@@ -78,7 +78,7 @@ def caller_position(connection: HTTPConnection, db: Database) -> str | None:
     return db.consistency.position(connection)
 
 
-def _cached_reads(connection: HTTPConnection, state: StateDep) -> CachedReads:
+async def _cached_reads(connection: HTTPConnection, state: StateDep) -> CachedReads:
     position = caller_position(connection, state.db)
     # The L1 (sharestack.cache.local) serves anonymous callers only: anyone presenting a
     # credential may be the writer of what they read, and must see their write on any process.

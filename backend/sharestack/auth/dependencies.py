@@ -10,7 +10,7 @@ from sharestack.auth.phone_codes import PhoneCodes
 from sharestack.dependencies import StateDep
 
 
-def _codes(state: StateDep) -> PhoneCodes:
+async def _codes(state: StateDep) -> PhoneCodes:
     s = state.settings
     return PhoneCodes(state.redis, s.secret_key, s.sms_code_ttl_seconds, s.sms_code_max_attempts)
 

@@ -38,7 +38,7 @@ IdentityIdPath = Annotated[int, Path(ge=1, le=2**63 - 1)]
 StateCookie = Annotated[str | None, Cookie(alias=wechat.STATE_COOKIE, include_in_schema=False)]
 
 
-def _states(state: StateDep) -> wechat.WechatStates:
+async def _states(state: StateDep) -> wechat.WechatStates:
     return wechat.WechatStates(state.redis, state.settings.wechat_state_ttl_seconds)
 
 

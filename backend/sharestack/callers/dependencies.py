@@ -20,7 +20,7 @@ from sharestack.errors import Unauthorized
 MAX_TOKEN_LENGTH = 256
 
 
-def get_login_store(state: StateDep) -> LoginStore:
+async def get_login_store(state: StateDep) -> LoginStore:
     return LoginStore(state.redis, state.settings)
 
 

@@ -10,7 +10,7 @@ from sharestack.dependencies import StateDep
 from sharestack.payments.providers import PaymentProvider
 
 
-def _providers(state: StateDep) -> dict[str, PaymentProvider]:
+async def _providers(state: StateDep) -> dict[str, PaymentProvider]:
     return state.payments
 
 
