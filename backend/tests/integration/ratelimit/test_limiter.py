@@ -93,3 +93,59 @@ async def test_leases_never_let_more_than_the_limit_through_and_save_round_trips
     finally:
         for c in clients:
             await c.aclose()
+
+
+async def test_concurrent_requests_share_refills_and_remember_refusals() -> None:
+    """200 simultaneous requests of one identity in one process: one script call brings their
+    cells, at most a few more follow; once Redis refuses, the rest are refused in-process until
+    the time it named (a flood of refused requests costs Redis nothing more), exactly as many
+    allowed as the limit."""
+    client = Redis.from_url("redis://127.0.0.1:6379/13", max_connections=100)
+    limiter = RateLimiter(client, f"ss_redis_test:{secrets.token_hex(4)}:")
+    calls = 0
+    take = limiter._take
+
+    async def counted(key: str, limit: Limit, want: int) -> tuple[int, int]:
+        nonlocal calls
+        calls += 1
+        return await take(key, limit, want)
+
+    limiter._take = counted  # type: ignore[method-assign]
+    try:
+        limit = Limit.parse("50/minute")
+        decisions = await asyncio.gather(
+            *(limiter.hit_leased("ip", "192.0.2.8", limit) for _ in range(200))
+        )
+        assert sum(d.allowed for d in decisions) == 50
+        assert all(d.retry_after_seconds >= 1 for d in decisions if not d.allowed)
+        # Leases of 1, 2, 4, 6, 6, ... (an eighth of the limit) and one refusal: not 200 calls.
+        assert calls <= 15, calls
+        calls = 0
+        refused = [await limiter.hit_leased("ip", "192.0.2.8", limit) for _ in range(100)]
+        assert not any(d.allowed for d in refused)
+        assert calls == 0
+        # spend_local never asks Redis and never spends what is not leased.
+        assert not limiter.spend_local("ip", "192.0.2.8")
+    finally:
+        await client.aclose()
+
+
+async def test_a_busy_identity_is_topped_up_before_its_lease_runs_out() -> None:
+    """A steady stream spends from leases topped up in the background: ``spend_local`` (the
+    fast lane's check) keeps finding a cell, and the scripts stay far fewer than requests."""
+    client = Redis.from_url("redis://127.0.0.1:6379/13")
+    limiter = RateLimiter(client, f"ss_redis_test:{secrets.token_hex(4)}:")
+    try:
+        limit = Limit.parse("1000000/minute")
+        for _ in range(20):  # grow the lease past PREFETCH_FROM
+            assert (await limiter.hit_leased("ip", "192.0.2.9", limit)).allowed
+        local = 0
+        for _ in range(3000):
+            if limiter.spend_local("ip", "192.0.2.9"):
+                local += 1
+            else:
+                assert (await limiter.hit_leased("ip", "192.0.2.9", limit)).allowed
+            await asyncio.sleep(0)  # let a top-up's round trip progress, as a busy loop would
+        assert local >= 2900, local
+    finally:
+        await client.aclose()
