@@ -15,6 +15,7 @@ from sharestack.api import api_router
 from sharestack.auth.security import configure_hashing
 from sharestack.callers.dependencies import optional_caller, required_caller
 from sharestack.config import Settings, get_settings
+from sharestack.content.fastlane import FastLane
 from sharestack.db.consistency import ReadYourWritesMiddleware
 from sharestack.errors import install_error_handlers
 from sharestack.health.router import router as health_router
@@ -88,6 +89,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         from sharestack.health.baseline import router as baseline_router
 
         app.include_router(baseline_router)
+    # Added first = innermost: anonymous reads the L1 holds are answered before routing, inside
+    # every middleware below (request id, access log, latency, security headers).
+    app.add_middleware(FastLane, session_cookie_name=settings.session_cookie_name)
     # Added last = outermost: the request id exists before anything else runs, and the security
     # headers go on every response, the middleware's own 413 and 500 included.
     app.add_middleware(ReadYourWritesMiddleware, cookie_secure=settings.cookie_secure)

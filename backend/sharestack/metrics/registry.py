@@ -31,6 +31,11 @@ CACHE_LOADS = Counter(
 CACHE_ERRORS = Counter(
     "sharestack_cache_errors", "Cache Redis errors (each opens the breaker)", registry=REGISTRY
 )
+FAST_LANE_ANSWERS = Counter(
+    "sharestack_fast_lane_answers",
+    "Anonymous content reads answered from the in-process L1 before routing (content.fastlane)",
+    registry=REGISTRY,
+)
 
 # -- rate limiting ------------------------------------------------------------------------------
 RATELIMIT_REJECTED = Counter(
