@@ -99,6 +99,8 @@ def _bench(ctx: Context, args: argparse.Namespace, meta: dict[str, Any], stamp: 
             print(f"→ {scenario.name} @{conns} connections for {ctx.duration_s:g} s", flush=True)
             points.append(measure(ctx, scenario, conns))
     report.annotate_baseline(points)
+    # What redis_commands_per_request subtracts: calls per command and second with no load.
+    meta["redis_idle_calls_per_s"] = ctx.redis_idle_per_s
     targets = report.evaluate(points, HIGH, LOW)
     result = {"meta": meta, "points": points, "targets": targets}
     name = "smoke" if args.smoke else ""
