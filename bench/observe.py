@@ -1,5 +1,5 @@
-"""What the servers say about a run: nginx's per-request log, the APIs' /metrics, Redis INFO and
-the CPU each process used.
+"""What the servers say about a run: nginx's per-request log, the APIs' /metrics, MariaDB's slow
+log, Redis INFO and the CPU each process used.
 
 Every figure is a difference between a snapshot taken right before the measured window and one
 right after it, so warm-ups and other scenarios never leak into a scenario's numbers.
@@ -11,7 +11,7 @@ import json
 import math
 import os
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,24 +24,38 @@ from prometheus_client.parser import text_string_to_metric_families
 
 @dataclass
 class LogWindow:
+    """A log file's bytes from ``start`` to ``end`` (to the end of the file when not closed)."""
+
     path: Path
     start: int
+    end: int | None = None
 
     @classmethod
     def mark(cls, path: Path) -> LogWindow:
-        return cls(path, path.stat().st_size if path.exists() else 0)
+        return cls(path, _size(path))
 
-    def entries(self) -> list[dict[str, Any]]:
+    def close(self) -> None:
+        self.end = _size(self.path)
+
+    def raw(self) -> bytes:
+        if not self.path.exists():
+            return b""
         with self.path.open("rb") as f:
             f.seek(self.start)
-            data = f.read()
+            return f.read() if self.end is None else f.read(max(0, self.end - self.start))
+
+    def entries(self) -> list[dict[str, Any]]:
         out = []
-        for line in data.splitlines():
+        for line in self.raw().splitlines():
             try:
                 out.append(json.loads(line))
             except ValueError:
                 continue  # a line cut by the window's end
         return out
+
+
+def _size(path: Path) -> int:
+    return path.stat().st_size if path.exists() else 0
 
 
 def percentile(sorted_values: Sequence[float], q: float) -> float:
@@ -57,10 +71,10 @@ def latency_summary(values_s: Iterable[float]) -> dict[str, float]:
         return {}
     return {
         "mean": round(sum(values) / len(values), 3),
-        "p50": percentile(values, 50),
-        "p90": percentile(values, 90),
-        "p99": percentile(values, 99),
-        "max": values[-1],
+        "p50": round(percentile(values, 50), 3),
+        "p90": round(percentile(values, 90), 3),
+        "p99": round(percentile(values, 99), 3),
+        "max": round(values[-1], 3),
     }
 
 
@@ -90,6 +104,52 @@ def _first_float(value: object) -> float | None:
         return float(str(value).split(",")[0].strip())
     except ValueError:
         return None
+
+
+# -- MariaDB's own account: the slow log at long_query_time = 0 ------------------------------------
+
+
+def slow_log_times(text: str, users: Collection[str]) -> list[float]:
+    """Query_time (seconds, as the server measured it) of every entry written by one of
+    ``users``. An entry starts with ``# User@Host: name[name] @ ...``; its ``# Query_time:`` line
+    follows. An entry cut by the window's start has no user line and is skipped; one cut by the
+    window's end is kept only if its Query_time line made it in (the time is complete then)."""
+    times, user = [], None
+    for line in text.splitlines():
+        if line.startswith("# User@Host: "):
+            user = line.removeprefix("# User@Host: ").split("[", 1)[0].strip()
+        elif line.startswith("# Query_time: ") and user is not None:
+            if user in users:
+                times.append(float(line.split()[2]))
+            user = None
+    return times
+
+
+def db_server_figures(
+    windows: dict[str, LogWindow], users: Collection[str], requests: int
+) -> dict[str, Any]:
+    times = {
+        name: slow_log_times(w.raw().decode("utf-8", errors="replace"), users)
+        for name, w in windows.items()
+    }
+    every = [t for ts in times.values() for t in ts]
+    summary: dict[str, Any] = {"count": len(every), **latency_summary(every)}
+    summary["by_server"] = {
+        name: {"count": len(ts), **latency_summary(ts)} for name, ts in times.items()
+    }
+    return {
+        "db_server_time": {
+            "value": summary,
+            "unit": "ms",
+            "note": "per statement, Query_time from the primary's and replica's slow logs "
+            "(long_query_time = 0), the application's account only",
+        },
+        "db_server_statements_per_request": {
+            "value": round(len(every) / max(requests, 1), 3),
+            "unit": "statements/request",
+            "note": "as the servers counted them (SET NAMES, COMMIT and ROLLBACK included)",
+        },
+    }
 
 
 # -- the APIs' /metrics --------------------------------------------------------------------------
@@ -192,6 +252,11 @@ def server_figures(delta: MetricsSnapshot, requests: int) -> dict[str, Any]:
             "value": delta.histogram_quantiles("sharestack_db_query_seconds"),
             "unit": "ms",
         },
+        "event_loop_lag": {
+            "value": delta.histogram_quantiles("sharestack_event_loop_lag_seconds"),
+            "unit": "ms",
+            "note": "how late a 50 ms asyncio.sleep woke, every API process (API /metrics)",
+        },
         "db_statements_per_request": {
             "value": round(delta.total("sharestack_db_statements_total") / max(requests, 1), 3),
             "unit": "statements/request",
@@ -224,6 +289,38 @@ def redis_commands(nodes: Sequence[Any]) -> float:
         except Exception:  # noqa: S112 - a killed node (drills) has nothing to add
             continue
     return total
+
+
+def redis_command_calls(nodes: Sequence[Any]) -> dict[str, float]:
+    """Calls per command name (INFO commandstats), summed over the given nodes."""
+    calls: dict[str, float] = defaultdict(float)
+    for node in nodes:
+        try:
+            with node.client() as c:
+                stats = c.info("commandstats")
+        except Exception:  # noqa: S112 - a killed node (drills) has nothing to add
+            continue
+        for key, value in stats.items():
+            calls[key.removeprefix("cmdstat_")] += float(value["calls"])
+    return dict(calls)
+
+
+def calls_delta(after: dict[str, float], before: dict[str, float]) -> dict[str, float]:
+    return {k: v - before.get(k, 0.0) for k, v in after.items() if v - before.get(k, 0.0) > 0}
+
+
+def attributable_commands(
+    window: dict[str, float], idle_per_s: dict[str, float], seconds: float
+) -> dict[str, float]:
+    """The window's calls per command less what the same servers do with no load over the same
+    time (Sentinel's PING/INFO/PUBLISH hello, replication's REPLCONF ACK, the worker's idle
+    polling), never below zero per command."""
+    out = {}
+    for cmd, n in window.items():
+        left = n - idle_per_s.get(cmd, 0.0) * seconds
+        if left > 0:
+            out[cmd] = left
+    return out
 
 
 def process_tree_cpu(pids: Sequence[int]) -> float:

@@ -11,24 +11,27 @@ from __future__ import annotations
 import asyncio
 import time
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from bench.load import run_wrk
+from bench.load import WrkResult, run_wrk
 from bench.observe import (
     LogWindow,
     MetricsSnapshot,
     access_figures,
+    attributable_commands,
+    calls_delta,
+    db_server_figures,
     process_tree_cpu,
-    redis_commands,
+    redis_command_calls,
     server_figures,
 )
 from bench.seed import BENCH_PASSWORD, SeedSize, content_slug
-from bench.topology import Topology, edge_settled
+from bench.topology import APP_DB_USER, Topology, edge_settled
 
 STRIDE = 7919
 HOT_KEYS = 100
@@ -47,6 +50,14 @@ class Context:
     warmup_s: float
     cold_next_rank: int = 0  # counts down from the least popular item
     files: dict[str, Path] = field(default_factory=dict)
+    # The cache warm-up before the mixed workload: rounds at this many connections, each this
+    # long, until the hit rate stops rising or the time limit (see warm_cache).
+    warm_connections: int = 100
+    warm_round_s: float = 5.0
+    warm_max_s: float = 90.0
+    cache_warmup: dict[str, Any] | None = None
+    # Redis calls per command and second with no load (see redis_idle), measured once per run.
+    redis_idle_per_s: dict[str, float] | None = None
 
     def write(self, name: str, lines: list[str]) -> Path:
         path = self.work / name
@@ -91,6 +102,9 @@ def prepare_inputs(ctx: Context) -> None:
     )
     ctx.files["readers"] = ctx.write("readers.tokens", tokens[len(creators) :])
     ctx.files["feeds"] = ctx.write("feeds.paths", _feed_paths(ctx))
+    own_paths, own_tokens = _own_items(ctx, tokens[: len(creators)])
+    ctx.files["own"] = ctx.write("own.paths", own_paths)
+    ctx.files["own_tokens"] = ctx.write("own.tokens", own_tokens)
     size = len(httpx.get(ctx.topo.base_url + hot[0], timeout=10).content)
     ctx.files["baseline"] = ctx.write("baseline.paths", [f"/api/v1/bench/baseline/{size}"])
     ctx.cold_next_rank = s.contents
@@ -121,6 +135,25 @@ def _feed_paths(ctx: Context) -> list[str]:
     return paths
 
 
+def _own_items(ctx: Context, author_tokens: list[str]) -> tuple[list[str], list[str]]:
+    """Pages 1 and 2 of each creator's own-items list, each with that creator's token: the two
+    files have the same length, so paths.lua sends line i with token i."""
+    paths, tokens = [], []
+    with httpx.Client(base_url=ctx.topo.base_url, timeout=10) as client:
+        for token in author_tokens:
+            path = "/api/v1/me/contents"
+            for _ in range(2):
+                paths.append(path)
+                tokens.append(token)
+                answer = client.get(path, headers={"Authorization": f"Bearer {token}"})
+                answer.raise_for_status()
+                cursor = answer.json().get("next_cursor")
+                if not cursor:
+                    break
+                path = f"/api/v1/me/contents?cursor={urllib.parse.quote(cursor)}"
+    return paths, tokens
+
+
 def _cold_paths(ctx: Context, count: int) -> Path:
     """The next ``count`` least popular items never read so far; when the data set runs out,
     the list restarts from the least popular (those reads are hits, and the figures show it)."""
@@ -147,9 +180,9 @@ class Scenario:
     script: str
     env: Env
     description: str
-    # The mixed workload's hit rate depends on how warm the cache is: its warm-up runs the same
-    # workload for longer (a fixed multiple of the measured window, reported in the JSON).
-    warmup_factor: float = 1.0
+    # The mixed workload's hit rate depends on how warm the cache is: before its first point the
+    # same workload runs in rounds until the hit rate stops rising (warm_cache).
+    warm_to_steady: bool = False
 
 
 def _paths(key: str, tokens: str | None = None) -> Env:
@@ -188,46 +221,131 @@ def mixed_env(ctx: Context, conns: int = 0, seconds: float = 0) -> dict[str, str
 SCENARIOS = [
     Scenario("baseline", "paths", _paths("baseline"), "fixed JSON body from memory, same size"),
     Scenario("cached", "paths", _paths("hot"), f"content by slug, {HOT_KEYS} hot keys"),
+    Scenario(
+        "auth-read",
+        "paths",
+        _paths("hot", "readers"),
+        f"content by slug, {HOT_KEYS} hot keys, with a reader's session",
+    ),
     Scenario("cold", "paths", _cold, "content by slug, never-read keys (cache miss → 1 lookup)"),
     Scenario("feeds", "paths", _paths("feeds"), "creator and tag feeds, pages 1-3 (keyset)"),
+    Scenario(
+        "own-items",
+        "paths",
+        _paths("own", "own_tokens"),
+        "a creator's own items (GET /me/contents), pages 1-2, with the creator's session",
+    ),
     Scenario("writes", "writes", _writes, "create a draft, then publish it"),
     Scenario("login", "login", _login, "password login (argon2id)"),
-    Scenario("mixed", "mixed", mixed_env, "90 % Zipf reads by slug, 10 % writes, sessions on", 3.0),
+    Scenario(
+        "mixed",
+        "mixed",
+        mixed_env,
+        "90 % Zipf reads by slug, 10 % writes, sessions on",
+        warm_to_steady=True,
+    ),
 ]
+
+# -- the cache's steady state --------------------------------------------------------------------
+
+STEADY_RISE = 0.5  # percentage points
+STEADY_ROUNDS = 2
+
+
+def steady(rates: Sequence[float], rise: float = STEADY_RISE, span: int = STEADY_ROUNDS) -> bool:
+    """True once the best of the last ``span`` rounds is less than ``rise`` points above the best
+    round before them. Against the best, not the last: one noisy round (Zipf's tail, a neighbour
+    taking the CPU) must not end a warm-up that is still rising."""
+    return len(rates) > span and max(rates[-span:]) - max(rates[:-span]) < rise
+
+
+def warm_cache(ctx: Context, scenario: Scenario) -> dict[str, Any]:
+    """Run ``scenario`` in rounds of ``warm_round_s`` at ``warm_connections`` and record each
+    round's hit rate (all key families, from the APIs' /metrics deltas) until :func:`steady`
+    or ``warm_max_s``."""
+    topo, conns = ctx.topo, ctx.warm_connections
+    api_urls = [a.base_url for a in topo.apis]
+    rounds: list[dict[str, float]] = []
+    t0 = time.monotonic()
+    while True:
+        before = MetricsSnapshot.scrape(api_urls)
+        env = scenario.env(ctx, conns, ctx.warm_round_s)
+        run_wrk(topo.base_url, scenario.script, conns, ctx.warm_round_s, env)
+        delta = MetricsSnapshot.scrape(api_urls).delta(before)
+        hits = delta.total("sharestack_cache_hits_total")
+        reads = hits + delta.total("sharestack_cache_misses_total")
+        rate = round(100 * hits / reads, 2) if reads else 0.0
+        rounds.append({"t_s": round(time.monotonic() - t0, 1), "hit_rate": rate, "reads": reads})
+        rates = [r["hit_rate"] for r in rounds]
+        if steady(rates):
+            stopped = "steady"
+            break
+        if time.monotonic() - t0 >= ctx.warm_max_s:
+            stopped = "time limit"
+            break
+    return {
+        "value": {
+            "rounds": rounds,
+            "plateau": rates[-1],
+            "stopped": stopped,
+            "seconds": round(time.monotonic() - t0, 1),
+            "connections": conns,
+        },
+        "unit": "% per round",
+        "note": f"rounds of {ctx.warm_round_s:g} s until the hit rate rises < {STEADY_RISE} "
+        f"point over {STEADY_ROUNDS} rounds, at most {ctx.warm_max_s:g} s",
+    }
+
+
+def _redis_nodes(topo: Topology) -> list[Any]:
+    # Masters only: a replica's count would add every replicated write a second time.
+    return [topo.redis.current_master(), topo.cache]
+
+
+def redis_idle(ctx: Context) -> dict[str, float]:
+    """Calls per command and second on the Redis masters with no load, for as long as a
+    measured window: Sentinel's pings and hellos, replication acks, the worker's polling."""
+    nodes = _redis_nodes(ctx.topo)
+    before, t0 = redis_command_calls(nodes), time.monotonic()
+    time.sleep(ctx.duration_s)
+    after, seconds = redis_command_calls(nodes), time.monotonic() - t0
+    return {k: round(v / seconds, 3) for k, v in calls_delta(after, before).items()}
 
 
 def measure(ctx: Context, scenario: Scenario, conns: int) -> dict[str, Any]:
     topo = ctx.topo
+    if ctx.redis_idle_per_s is None:
+        ctx.redis_idle_per_s = redis_idle(ctx)
     settle_s = edge_settled(topo)
     warmup_s = ctx.warmup_s
-    if scenario.warmup_factor != 1.0:
-        warmup_s = max(warmup_s, scenario.warmup_factor * ctx.duration_s)
+    figures: dict[str, Any] = {"scenario": scenario.name, "connections": conns}
+    if scenario.warm_to_steady:
+        if ctx.cache_warmup is None:
+            ctx.cache_warmup = warm_cache(ctx, scenario)
+        figures["cache_warmup"] = ctx.cache_warmup
     if warmup_s > 0:
         run_wrk(topo.base_url, scenario.script, conns, warmup_s, scenario.env(ctx, conns, warmup_s))
+    figures["warmup"] = {"value": warmup_s, "unit": "s"}
     env = scenario.env(ctx, conns, ctx.duration_s)
     api_urls = [a.base_url for a in topo.apis]
-    # Masters only: a replica's count would add every replicated write a second time.
-    redis_nodes = [topo.redis.current_master(), topo.cache]
+    redis_nodes = _redis_nodes(topo)
     server_pids = _server_pids(topo)
     window = LogWindow.mark(topo.access_log)
     before = MetricsSnapshot.scrape(api_urls)
-    redis_before = redis_commands(redis_nodes)
+    # After the scrape (it queries the database) and closed before the next one.
+    db_windows = {k: LogWindow.mark(path) for k, path in topo.statement_logs().items()}
+    redis_before, redis_t0 = redis_command_calls(redis_nodes), time.monotonic()
     cpu_before = {k: process_tree_cpu(v) for k, v in server_pids.items()}
     t0 = time.monotonic()
     result = run_wrk(topo.base_url, scenario.script, conns, ctx.duration_s, env)
     wall = time.monotonic() - t0
-    cpu = {
-        k: round(100 * (process_tree_cpu(v) - cpu_before[k]) / wall, 1)
-        for k, v in server_pids.items()
-    }
-    redis_after = redis_commands(redis_nodes)
+    cpu_s = {k: process_tree_cpu(v) - cpu_before[k] for k, v in server_pids.items()}
+    redis_window = calls_delta(redis_command_calls(redis_nodes), redis_before)
+    redis_seconds = time.monotonic() - redis_t0
+    for w in db_windows.values():
+        w.close()
     delta = MetricsSnapshot.scrape(api_urls).delta(before)
     time.sleep(0.2)  # nginx writes its log line after the response is sent
-    figures: dict[str, Any] = {
-        "scenario": scenario.name,
-        "connections": conns,
-        "warmup": {"value": warmup_s, "unit": "s"},
-    }
     figures.update(result.figures())
     figures.update(access_figures(window.entries()))
     ok = sum(n for s, n in figures["status_counts"]["value"].items() if s.startswith("2"))
@@ -237,18 +355,49 @@ def measure(ctx: Context, scenario: Scenario, conns: int) -> dict[str, Any]:
         "note": "2xx answers only (nginx log), the throughput the targets compare",
     }
     figures.update(server_figures(delta, result.requests))
-    figures["redis_commands_per_request"] = {
-        "value": round((redis_after - redis_before) / max(result.requests, 1), 2),
-        "unit": "commands/request",
-        "note": "INFO total_commands_processed, durable master + cache (script calls count)",
+    figures.update(db_server_figures(db_windows, {APP_DB_USER}, result.requests))
+    figures.update(_redis_figures(redis_window, ctx.redis_idle_per_s, redis_seconds, result))
+    figures["server_cpu"] = {
+        "value": {k: round(100 * v / wall, 1) for k, v in cpu_s.items()},
+        "unit": "% of one core",
     }
-    figures["server_cpu"] = {"value": cpu, "unit": "% of one core"}
+    for group in ("api", "worker"):
+        figures[f"{group}_cpu_per_request"] = {
+            "value": round(1000 * cpu_s[group] / ok, 3) if ok and group in cpu_s else None,
+            "unit": "CPU ms / 2xx answer",
+            "note": f"{group} CPU seconds over the window ÷ 2xx answers (kernel accounting)",
+        }
     figures["edge_settle_wait"] = {
         "value": round(settle_s, 2),
         "unit": "s",
         "note": "waited before the warm-up for nginx to have every API instance back",
     }
     return figures
+
+
+def _redis_figures(
+    window: dict[str, float], idle_per_s: dict[str, float], seconds: float, result: WrkResult
+) -> dict[str, Any]:
+    requests = max(result.requests, 1)
+    attributed = attributable_commands(window, idle_per_s, seconds)
+    top = sorted(attributed.items(), key=lambda kv: -kv[1])[:8]
+    return {
+        "redis_commands_per_request": {
+            "value": round(sum(attributed.values()) / requests, 2),
+            "unit": "commands/request",
+            "note": "INFO commandstats of the durable master + cache over the window, less the "
+            "idle calls per second of the same commands × the window (script calls count)",
+        },
+        "redis_commands_raw_per_request": {
+            "value": round(sum(window.values()) / requests, 2),
+            "unit": "commands/request",
+            "note": "the same without subtracting the idle baseline",
+        },
+        "redis_commands_by_command": {
+            "value": {cmd: round(n / requests, 3) for cmd, n in top},
+            "unit": "commands/request",
+        },
+    }
 
 
 def _server_pids(topo: Topology) -> dict[str, list[int]]:

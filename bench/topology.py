@@ -32,6 +32,8 @@ from tests.support.redis_servers import RedisNode, SentinelCluster, sentinel_clu
 
 # A bench server holds the seed in memory, as a production server would (the test default is 32M).
 DB_EXTRA = ["innodb_buffer_pool_size = 512M", "max_connections = 300"]
+# The account the API and the worker use: the database-side figures count its statements only.
+APP_DB_USER = "sharestack"
 
 
 @dataclass
@@ -67,6 +69,22 @@ class Topology:
     def access_log(self) -> Path:
         assert self.edge is not None
         return self.edge.access_log
+
+    # -- the database's own account of statement times -------------------------------------
+    def log_every_statement(self) -> None:
+        """Lower long_query_time to 0 on both servers, so that their slow logs (already on in
+        deploy/mysql/mariadb/*.cnf, ``slow.log`` in the data directory) record every statement
+        with the server's own Query_time. Set at run time, after the seed, so the log does not
+        carry the seed's multi-megabyte INSERTs; sessions opened from now on (the APIs', the
+        worker's) take the new value. A restarted server (drills) is back at the file's 0.5 s."""
+        for server in (self.primary, self.replica):
+            server.query("SET GLOBAL long_query_time = 0")
+
+    def statement_logs(self) -> dict[str, Path]:
+        return {
+            "primary": self.primary.datadir / "slow.log",
+            "replica": self.replica.datadir / "slow.log",
+        }
 
     # -- API processes ---------------------------------------------------------------------
     def start_api(self, index: int, port: int | None = None) -> ApiProcess:
@@ -211,6 +229,7 @@ def topology(run_dir: Path, seed_fn: object = None, apis: int = 2) -> Iterator[T
         print(f"servers up and migrated in {time.monotonic() - t0:.1f} s", flush=True)
         if callable(seed_fn):
             seed_fn(topo)
+        topo.log_every_statement()
         for i in range(apis):
             topo.apis.append(topo.start_api(i))
         topo.start_worker()

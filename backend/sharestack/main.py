@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import os
 from collections.abc import AsyncIterator
@@ -13,6 +14,7 @@ from starlette.staticfiles import StaticFiles
 import sharestack.job_index  # noqa: F401 - registers every job before the first request
 from sharestack.api import api_router
 from sharestack.auth.security import configure_hashing
+from sharestack.background import cancel_and_wait
 from sharestack.callers.dependencies import optional_caller, required_caller
 from sharestack.config import Settings, get_settings
 from sharestack.content.fastlane import FastLane
@@ -21,6 +23,7 @@ from sharestack.errors import install_error_handlers
 from sharestack.health.router import router as health_router
 from sharestack.logging import configure_logging
 from sharestack.media.router import UPLOAD_ROUTES
+from sharestack.metrics.loop_lag import watch_event_loop_lag
 from sharestack.metrics.middleware import LatencyMiddleware
 from sharestack.middleware import (
     BodyLimitMiddleware,
@@ -50,9 +53,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # (and the latency spikes they cause under load) short.
         gc.collect()
         gc.freeze()
+        lag_watch = (
+            asyncio.create_task(watch_event_loop_lag(), name="event-loop-lag")
+            if settings.metrics_enabled
+            else None
+        )
         try:
             yield
         finally:
+            await cancel_and_wait(lag_watch)
             await state.stop()
 
     app = FastAPI(
