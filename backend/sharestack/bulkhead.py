@@ -80,12 +80,18 @@ class Bulkhead:
         seconds = math.ceil(backlog * self._seconds_per_job / self.workers)
         return Overloaded(headers={"Retry-After": str(max(1, seconds))})
 
+    def admit(self) -> None:
+        """Refuse at once (:class:`Overloaded`) when a job would be refused now: for requests
+        to check before any other work (a database read, a rate-limit round trip), so that a
+        flood of refused requests costs little. Only a check: :meth:`run` decides again."""
+        if self._admitted >= self.workers + self.waiters:
+            raise self._refuse("queue_full")
+
     async def run(self, fn: Callable[..., T], *args: object) -> T:
         """``fn(*args)`` in one of the bulkhead's threads; :class:`Overloaded` (503) when the
         queue is full or did not move within ``max_wait``; :class:`ClientGone` when the
         request's client disconnected while it waited."""
-        if self._admitted >= self.workers + self.waiters:
-            raise self._refuse("queue_full")
+        self.admit()
         self._admitted += 1
         try:
             try:

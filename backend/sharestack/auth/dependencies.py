@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends
 
 from sharestack.auth.phone_codes import PhoneCodes
+from sharestack.auth.security import admit_hashing
 from sharestack.dependencies import StateDep
 
 
@@ -16,3 +17,7 @@ async def _codes(state: StateDep) -> PhoneCodes:
 
 
 PhoneCodesDep = Annotated[PhoneCodes, Depends(_codes)]
+
+# Listed first on the routes that hash a password: a request the hashing bulkhead would refuse
+# now costs no rate-limit round trip and no database read (sharestack.bulkhead).
+HashingAdmission = Depends(admit_hashing)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response, status
 
 from sharestack.auth import recovery
+from sharestack.auth.dependencies import HashingAdmission
 from sharestack.auth.password_schemas import (
     Accepted,
     EmailVerify,
@@ -28,7 +29,7 @@ RESET_SENT = (
 )
 
 
-@router.post("/me/password", status_code=NO_CONTENT, tags=["auth"])
+@router.post("/me/password", status_code=NO_CONTENT, tags=["auth"], dependencies=[HashingAdmission])
 async def change_password(
     body: PasswordChange,
     user: CurrentUser,
@@ -49,7 +50,13 @@ async def forgot_password(body: ResetRequest, session: WriteSessionDep) -> Accep
     return Accepted(message=RESET_SENT)
 
 
-@router.post("/auth/password/reset", status_code=NO_CONTENT, responses=errors(400), tags=["auth"])
+@router.post(
+    "/auth/password/reset",
+    status_code=NO_CONTENT,
+    responses=errors(400),
+    tags=["auth"],
+    dependencies=[HashingAdmission],
+)
 async def reset_password(
     body: PasswordReset, session: WriteSessionDep, store: LoginStoreDep, settings: SettingsDep
 ) -> Response:

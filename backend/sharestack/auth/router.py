@@ -3,6 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response, status
 
 from sharestack.auth import service
+from sharestack.auth.dependencies import HashingAdmission
 from sharestack.auth.schemas import LoginRequest, LoginResponse, RegisterRequest
 from sharestack.callers.dependencies import CurrentCaller, LoginStoreDep
 from sharestack.callers.limits import AuthRateLimit
@@ -17,7 +18,7 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 @router.post(
     "/register",
     status_code=status.HTTP_201_CREATED,
-    dependencies=[AuthRateLimit],
+    dependencies=[HashingAdmission, AuthRateLimit],
     responses=errors(409),
 )
 async def register(body: RegisterRequest, session: WriteSessionDep) -> MeRead:
@@ -25,7 +26,7 @@ async def register(body: RegisterRequest, session: WriteSessionDep) -> MeRead:
     return await users_service.me(session, user)
 
 
-@router.post("/login", dependencies=[AuthRateLimit], responses=errors(401))
+@router.post("/login", dependencies=[HashingAdmission, AuthRateLimit], responses=errors(401))
 async def login(
     body: LoginRequest,
     request: Request,

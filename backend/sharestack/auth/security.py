@@ -28,6 +28,12 @@ def configure_hashing(workers: int, waiters: int, max_wait: float) -> None:
     _bulkhead = Bulkhead("password_hash", workers=workers, waiters=waiters, max_wait=max_wait)
 
 
+async def admit_hashing() -> None:
+    """A route dependency, before the rate limit's round trip and the database: a request whose
+    hash would be refused now is refused before anything else (503, ``Retry-After``)."""
+    _bulkhead.admit()
+
+
 async def hash_password(password: str) -> str:
     # argon2 is CPU-bound by design (tens of ms): off the event loop, in the bulkhead's threads.
     return await _bulkhead.run(_hasher.hash, password)

@@ -11,8 +11,10 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from sharestack.auth import security
 from sharestack.config import Settings
 from sharestack.main import create_app
+from tests.support.io_counts import counting
 
 pytestmark = pytest.mark.integration
 
@@ -49,3 +51,29 @@ async def test_a_login_burst_is_shed_not_queued(small_bulkhead: FastAPI) -> None
     assert all(int(r.headers["Retry-After"]) >= 1 for r, _ in shed)
     # Shed at once: a refusal never waited for the hashes ahead of it.
     assert max(t for _, t in shed) < min(t for r, t in results if r.status_code == 401) + 0.5
+
+
+async def test_a_shed_login_costs_no_database_read_and_no_limiter_round_trip(
+    small_bulkhead: FastAPI,
+) -> None:
+    """While the bulkhead is full, a log-in is refused before the auth limit's Redis script and
+    before the user is looked up: a flood of refused log-ins cannot crowd out the admitted ones."""
+    transport = httpx.ASGITransport(app=small_bulkhead)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        body = {"email": "nobody@example.com", "password": "wrong password"}
+        url = "/api/v1/auth/login"
+        admitted = [asyncio.create_task(client.post(url, json=body)) for _ in range(3)]
+        for _ in range(200):  # until the three fill the worker and both waiting places
+            if security._bulkhead.admitted >= 3:
+                break
+            await asyncio.sleep(0.01)
+        with counting() as counts:
+            refused = await client.post(url, json=body)
+        results = await asyncio.gather(*admitted)
+    assert refused.status_code == 503, refused.text
+    assert refused.json()["error"]["code"] == "overloaded"
+    assert counts.statements == [], counts.describe()
+    # At most the anonymous API limit's lease (in-process when a cell is left), never the
+    # auth limit's script (EVALSHA per request).
+    assert counts.redis in ([], ["EVALSHA"]), counts.describe()
+    assert [r.status_code for r in results] == [401, 401, 401]
