@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
 import sharestack.job_index  # noqa: F401 - registers every job before the first request
-from sharestack.api import api_router
+from sharestack import api
 from sharestack.auth.security import configure_hashing
 from sharestack.background import cancel_and_wait
 from sharestack.callers.dependencies import optional_caller, required_caller
@@ -88,7 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         from sharestack.health.metrics import router as metrics_router
 
         app.include_router(metrics_router)
-    app.include_router(api_router)
+    api.mount(app.router)
     if settings.media_storage == "local" and not settings.media_accel_redirect:
         # No nginx in front (embedded runs, development): the API serves public media itself,
         # from the same directory and under the same /media/ path nginx would.
