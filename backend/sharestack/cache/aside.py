@@ -192,7 +192,11 @@ class CacheAside:
         flight = (key.value, token)
         shared = self._inflight.get(flight)
         if shared is not None:
-            return await asyncio.shield(shared)
+            if not claimed:
+                return await asyncio.shield(shared)
+            # We hold the lock (taken while creating the generation) that the request in flight
+            # is waiting for: fill, and it will find our value.
+            return await self._guarded_rebuild(key, loader, token, claimed)
         future: asyncio.Future[bytes | None] = asyncio.get_running_loop().create_future()
         self._inflight[flight] = future
         try:
