@@ -18,6 +18,9 @@ Invalidation design (generation tokens, not deletes of known keys):
   healthy replica may fill it. When nothing will be stored (the cache is off or unreachable) the
   loader receives the caller's own read position instead, as any uncached read would.
 
+  The same pipeline PUBLISHes the generation keys it changed, one message per write, so that
+  every other process drops them from its in-process L1 (``cache/local``, ``cache/local_sync``).
+
   If the cache Redis cannot take an invalidation, the token change is kept in memory and the cache
   stays bypassed in this process until it is applied, so this process never serves what it just
   changed; other processes may serve the old value until it is applied (retried every 0.5 s) or
@@ -62,6 +65,7 @@ from redis.exceptions import RedisError
 from sharestack.cache import keys
 from sharestack.cache.keys import CacheKey, Family
 from sharestack.cache.local import LocalCache
+from sharestack.cache.local_sync import LocalSync, encode
 from sharestack.metrics.registry import CACHE_ERRORS, CACHE_HITS, CACHE_LOADS, CACHE_MISSES
 
 logger = logging.getLogger(__name__)
@@ -127,6 +131,17 @@ class CacheAside:
         # generation key -> the value it must get, for invalidations Redis could not take yet
         self._pending_invalidations: dict[str, bytes] = {}
         self._retry_task: asyncio.Task[None] | None = None
+        # Invalidations reach other processes' L1 over this channel (``cache/local_sync``).
+        self.channel = keys.l1_channel(prefix)
+        self.origin = secrets.token_hex(6)
+        self.local_sync: LocalSync | None = None
+
+    def start(self) -> None:
+        """Subscribe this process's L1 to every process's invalidations (needs a running loop).
+        Without an L1 (or without Redis) there is nothing to keep in step."""
+        if self.redis is not None and self.local.enabled and self.local_sync is None:
+            self.local_sync = LocalSync(self.redis, self.channel, self.local, self.origin)
+            self.local_sync.start()
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -364,6 +379,9 @@ class CacheAside:
         async with self.redis.pipeline(transaction=False) as pipe:
             for generation, value in values.items():
                 pipe.set(generation, value, ex=keys.GENERATION_TTL)
+            # After the SETs: a process that drops its L1 entry and reads again sees the new
+            # generation. One message for the whole write.
+            pipe.publish(self.channel, encode(self.origin, values))
             await pipe.execute()
 
     def _schedule_retry(self) -> None:
@@ -385,6 +403,9 @@ class CacheAside:
     async def aclose(self) -> None:
         if self._retry_task is not None:
             self._retry_task.cancel()
+        if self.local_sync is not None:
+            await self.local_sync.stop()
+            self.local_sync = None
 
 
 _RELEASE_LOCK = """

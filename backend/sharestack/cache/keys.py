@@ -93,6 +93,12 @@ def generation_key(prefix: str, scope: str) -> str:
     return f"{prefix}{{{scope}}}:gen"
 
 
+def l1_channel(prefix: str) -> str:
+    """The pub/sub channel of L1 invalidations (``cache/local_sync``). Channels ignore DB
+    numbers, so the prefix is what keeps two deployments on one server apart."""
+    return f"{prefix}l1:invalidated"
+
+
 # -- payload versions ---------------------------------------------------------------------------
 
 
