@@ -96,9 +96,10 @@ class Settings(BaseSettings):
     cache_enabled: bool = True
     cache_stampede_guard: bool = True
     # In-process L1 in front of the cache Redis (sharestack.cache.local): how long an entry is
-    # served without asking Redis (the staleness bound for other processes; 0 turns it off),
-    # and how many entries each process keeps.
-    cache_l1_ttl_seconds: float = Field(default=1.0, ge=0, le=60)
+    # served without asking Redis (0 turns it off) and how many entries each process keeps.
+    # Writes reach every process's L1 over pub/sub at once; the TTL is the safety bound for an
+    # invalidation lost without anyone noticing.
+    cache_l1_ttl_seconds: float = Field(default=5.0, ge=0, le=60)
     cache_l1_size: int = Field(default=10_000, ge=0, le=1_000_000)
     rate_limit_enabled: bool = True
     # "N/second|minute|hour|day" (also "N/5minutes"); GCRA: a burst of N, then N per period.

@@ -70,6 +70,10 @@ class Resources:
             stampede_guard=settings.cache_stampede_guard,
             local=LocalCache(ttl=settings.cache_l1_ttl_seconds, max_entries=settings.cache_l1_size),
         )
+        # Other processes' writes reach this process's L1 over pub/sub; the embedded in-process
+        # Redis serves one process only, which drops its own entries as it writes.
+        if not redis.embedded:
+            cache.start()
         db.after_commit_hooks.append(after_commit_hook(cache))
         await db.start()
         resources = cls(

@@ -18,15 +18,33 @@ Invalidation design (generation tokens, not deletes of known keys):
   healthy replica may fill it. When nothing will be stored (the cache is off or unreachable) the
   loader receives the caller's own read position instead, as any uncached read would.
 
+  The same pipeline PUBLISHes the generation keys it changed, one message per write, so that
+  every other process drops them from its in-process L1 (``cache/local``, ``cache/local_sync``).
+
   If the cache Redis cannot take an invalidation, the token change is kept in memory and the cache
   stays bypassed in this process until it is applied, so this process never serves what it just
   changed; other processes may serve the old value until it is applied (retried every 0.5 s) or
   until its TTL ends.
 
-Stampede protection: when a value is missing or stale, concurrent requests in one process share
-one load (an in-process future), and across processes one request takes a short Redis lock
-(SET NX PX) and rebuilds while the others poll for the new value. If the lock holder dies, the
-others rebuild themselves once the lock expires.
+Stampede protection: when a value is missing or stale, concurrent requests in one process that
+saw the same generation share one load (an in-process future), and across processes one request
+takes the generation's rebuild lock (SET NX PX on ``<lock>:<token>``, ``CacheKey.rebuild_lock``)
+and fills while the others poll value, generation and that lock with one MGET. The lock is named
+per generation, so:
+  * a successful fill never releases it: it stores the value and lets the lock lapse. Waiters
+    take the value from the same snapshot that shows the lock, and the next generation (the next
+    write) locks another name;
+  * an invalidation during a rebuild never makes readers of the new generation wait for the old
+    rebuild: they compete for the new generation's lock at once, and waiters on the old one
+    switch to it when their poll shows the new token;
+  * a fill that fails (the loader raised or was cancelled) deletes its lock (compare-and-delete),
+    so the next reader rebuilds at once; a holder that dies leaves it to expire (LOCK_TTL_MS).
+A scope read for the first time has no generation yet: the request creates one (SET NX GET) and
+claims that token's lock in the same pipelined round trip. A cold read is thus MGET, SET NX GET +
+SET NX PX, SET: four commands as Redis counts them (INFO commandstats), three when the generation
+exists; no script, which Redis would count once per call inside it too. The price of never
+releasing: if a value is evicted within LOCK_TTL_MS of its fill (LRU evicts it last), readers wait
+for the rest of that lock's life, then one of them rebuilds.
 
 Degradation: any Redis error opens a one-second breaker and the read goes to the database. A
 broken cache is slower, never an error.
@@ -47,6 +65,7 @@ from redis.exceptions import RedisError
 from sharestack.cache import keys
 from sharestack.cache.keys import CacheKey, Family
 from sharestack.cache.local import LocalCache
+from sharestack.cache.local_sync import LocalSync, encode
 from sharestack.metrics.registry import CACHE_ERRORS, CACHE_HITS, CACHE_LOADS, CACHE_MISSES
 
 logger = logging.getLogger(__name__)
@@ -106,10 +125,23 @@ class CacheAside:
         self.ttls = ttls or keys.TTLS
         self._open_until = 0.0
         self.local = local or LocalCache(ttl=0, max_entries=0)
-        self._inflight: dict[str, asyncio.Future[bytes | None]] = {}
+        # (value key, generation token) -> the load in flight. Per token: a reader that saw a
+        # newer generation must not be handed a load that began before the write.
+        self._inflight: dict[tuple[str, bytes], asyncio.Future[bytes | None]] = {}
         # generation key -> the value it must get, for invalidations Redis could not take yet
         self._pending_invalidations: dict[str, bytes] = {}
         self._retry_task: asyncio.Task[None] | None = None
+        # Invalidations reach other processes' L1 over this channel (``cache/local_sync``).
+        self.channel = keys.l1_channel(prefix)
+        self.origin = secrets.token_hex(6)
+        self.local_sync: LocalSync | None = None
+
+    def start(self) -> None:
+        """Subscribe this process's L1 to every process's invalidations (needs a running loop).
+        Without an L1 (or without Redis) there is nothing to keep in step."""
+        if self.redis is not None and self.local.enabled and self.local_sync is None:
+            self.local_sync = LocalSync(self.redis, self.channel, self.local, self.origin)
+            self.local_sync.start()
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -150,7 +182,7 @@ class CacheAside:
                 return payload
         epoch = self.local.epoch
         try:
-            found, payload, token = await self._read(key)
+            found, payload, token, claimed = await self._read(key)
         except (RedisError, OSError) as exc:
             self._trip(exc)
             CACHE_MISSES.labels(key.family).inc()
@@ -164,19 +196,26 @@ class CacheAside:
         if not self.stampede_guard:
             result = await self._load_and_store(key, loader, token)
         else:
-            result = await self._single_flight(key, loader, token)
+            result = await self._single_flight(key, loader, token, claimed)
         if use_local:
             self.local.put(key.value, key.generation, result, epoch)
         return result
 
-    async def _single_flight(self, key: CacheKey, loader: Loader, token: bytes) -> bytes | None:
-        shared = self._inflight.get(key.value)
+    async def _single_flight(
+        self, key: CacheKey, loader: Loader, token: bytes, claimed: bool | None
+    ) -> bytes | None:
+        flight = (key.value, token)
+        shared = self._inflight.get(flight)
         if shared is not None:
-            return await asyncio.shield(shared)
+            if not claimed:
+                return await asyncio.shield(shared)
+            # We hold the lock (taken while creating the generation) that the request in flight
+            # is waiting for: fill, and it will find our value.
+            return await self._guarded_rebuild(key, loader, token, claimed)
         future: asyncio.Future[bytes | None] = asyncio.get_running_loop().create_future()
-        self._inflight[key.value] = future
+        self._inflight[flight] = future
         try:
-            result = await self._guarded_rebuild(key, loader, token)
+            result = await self._guarded_rebuild(key, loader, token, claimed)
         except BaseException as exc:
             future.set_exception(exc)
             future.exception()  # mark retrieved: waiters re-raise it, nobody else must
@@ -185,22 +224,30 @@ class CacheAside:
             future.set_result(result)
             return result
         finally:
-            del self._inflight[key.value]
+            del self._inflight[flight]
 
-    async def _read(self, key: CacheKey) -> tuple[bool, bytes | None, bytes]:
-        """(valid value found, payload, current generation token)."""
+    async def _read(self, key: CacheKey) -> tuple[bool, bytes | None, bytes, bool | None]:
+        """(valid value found, payload, current generation token, whether this request holds the
+        token's rebuild lock: None when it has not tried)."""
         assert self.redis is not None
         raw, current = await self.redis.mget(key.value, key.generation)
-        if current is None:
-            fresh = _new_token()
-            # SET NX GET: our token if the key was missing, otherwise whoever won the race.
-            previous = await self.redis.set(
-                key.generation, fresh, nx=True, get=True, ex=keys.GENERATION_TTL
-            )
-            return False, None, _as_bytes(previous) if previous is not None else fresh
-        token = _as_bytes(current)
-        found, payload = _decode(raw, token)
-        return found, payload, token
+        if current is not None:
+            token = _as_bytes(current)
+            found, payload = _decode(raw, token)
+            return found, payload, token, None
+        # A scope never read (or its generation evicted): create the generation. SET NX GET
+        # answers with whoever won the race. The rebuild lock of our token rides in the same
+        # round trip: it is ours if our token won, and a harmless stray for LOCK_TTL_MS if not
+        # (nobody else knows the token). Its value is the token itself, unique to this request.
+        fresh = _new_token()
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.set(key.generation, fresh, nx=True, get=True, ex=keys.GENERATION_TTL)
+            if self.stampede_guard:
+                pipe.set(key.rebuild_lock(fresh), fresh, nx=True, px=keys.LOCK_TTL_MS)
+            replies = await pipe.execute()
+        if replies[0] is not None:
+            return False, None, _as_bytes(replies[0]), None
+        return False, None, fresh, (bool(replies[1]) if self.stampede_guard else None)
 
     async def _load(
         self, key: CacheKey, loader: Loader, token: bytes, caller_position: str | None = None
@@ -213,6 +260,10 @@ class CacheAside:
 
     async def _load_and_store(self, key: CacheKey, loader: Loader, token: bytes) -> bytes | None:
         value = await self._load(key, loader, token)
+        await self._store(key, token, value)
+        return value
+
+    async def _store(self, key: CacheKey, token: bytes, value: bytes | None) -> None:
         fresh_ttl, negative_ttl = self.ttls[key.family]
         body = _NEGATIVE if value is None else _POSITIVE + value
         try:
@@ -224,43 +275,75 @@ class CacheAside:
             )
         except (RedisError, OSError) as exc:
             self._trip(exc)
+
+    async def _guarded_rebuild(
+        self, key: CacheKey, loader: Loader, token: bytes, claimed: bool | None
+    ) -> bytes | None:
+        try:
+            found, payload, token, lock_value = await self._take_turn(key, token, claimed)
+        except (RedisError, OSError) as exc:
+            self._trip(exc)
+            return await self._load(key, loader, token)
+        if found:
+            return payload
+        if lock_value is None:  # waited as long as a lock lives: rebuild unguarded
+            return await self._load_and_store(key, loader, token)
+        try:
+            value = await self._load(key, loader, token)
+        except BaseException:
+            # Free the lock, so the next reader rebuilds at once instead of waiting it out.
+            await self._release(key.rebuild_lock(token), lock_value)
+            raise
+        # Stored, the lock stays: the value answers the waiters, and it lapses on its own.
+        await self._store(key, token, value)
         return value
 
-    async def _guarded_rebuild(self, key: CacheKey, loader: Loader, token: bytes) -> bytes | None:
+    async def _take_turn(
+        self, key: CacheKey, token: bytes, claimed: bool | None
+    ) -> tuple[bool, bytes | None, bytes, bytes | None]:
+        """Wait for another process's rebuild or take this generation's lock. Returns (value
+        found, payload, generation token, our lock's value if the rebuild is ours)."""
         assert self.redis is not None
-        lock_token = secrets.token_hex(8)
-        try:
-            acquired = await self.redis.set(key.lock, lock_token, nx=True, px=keys.LOCK_TTL_MS)
-        except (RedisError, OSError) as exc:
-            self._trip(exc)
-            return await self._load(key, loader, token)
-        if acquired:
-            try:
-                return await self._load_and_store(key, loader, token)
-            finally:
-                try:
-                    await self.redis.eval(_RELEASE_LOCK, 1, key.lock, lock_token)
-                except (RedisError, OSError) as exc:
-                    self._trip(exc)
-        # Another process is rebuilding: wait for its value, at most as long as its lock lives.
+        lock_value = token  # the value of a lock claimed while creating the generation
         deadline = time.monotonic() + keys.LOCK_TTL_MS / 1000
+        while True:
+            if claimed is None:
+                lock_value = _new_token()
+                claimed = bool(
+                    await self.redis.set(
+                        key.rebuild_lock(token), lock_value, nx=True, px=keys.LOCK_TTL_MS
+                    )
+                )
+            if claimed:
+                return False, None, token, lock_value
+            if time.monotonic() >= deadline:
+                return False, None, token, None
+            await asyncio.sleep(_POLL_INTERVAL)
+            # Value, generation and this generation's lock in one snapshot: a successful holder
+            # stored the value (and keeps its lock), a failed one deleted its lock, a dead one's
+            # lock expired. So: the value, or the lock (still rebuilding), or neither (our turn).
+            raw, current, lock = await self.redis.mget(
+                key.value, key.generation, key.rebuild_lock(token)
+            )
+            if current is None:  # generation evicted: nothing to wait for
+                return False, None, token, None
+            current_token = _as_bytes(current)
+            found, payload = _decode(raw, current_token)
+            if found:
+                return True, payload, current_token, None
+            if current_token != token:
+                # Invalidated during the rebuild: the old holder's value would be refused, so
+                # compete for the new generation's lock now rather than wait for the old one.
+                token, claimed = current_token, None
+            elif lock is None:
+                claimed = None
+
+    async def _release(self, lock: bytes, lock_value: bytes) -> None:
+        assert self.redis is not None
         try:
-            while time.monotonic() < deadline:
-                await asyncio.sleep(_POLL_INTERVAL)
-                # Value and lock in one MGET: the holder stores the value before it releases the
-                # lock, so one snapshot shows the value, the lock, or (holder gone) neither.
-                raw, current, lock = await self.redis.mget(key.value, key.generation, key.lock)
-                if current is not None:
-                    token = _as_bytes(current)
-                    found, payload = _decode(raw, token)
-                    if found:
-                        return payload
-                if lock is None:
-                    break
+            await self.redis.eval(_RELEASE_LOCK, 1, lock, lock_value)
         except (RedisError, OSError) as exc:
             self._trip(exc)
-            return await self._load(key, loader, token)
-        return await self._load_and_store(key, loader, token)
 
     # -- writes ------------------------------------------------------------------------------
 
@@ -296,6 +379,9 @@ class CacheAside:
         async with self.redis.pipeline(transaction=False) as pipe:
             for generation, value in values.items():
                 pipe.set(generation, value, ex=keys.GENERATION_TTL)
+            # After the SETs: a process that drops its L1 entry and reads again sees the new
+            # generation. One message for the whole write.
+            pipe.publish(self.channel, encode(self.origin, values))
             await pipe.execute()
 
     def _schedule_retry(self) -> None:
@@ -317,6 +403,9 @@ class CacheAside:
     async def aclose(self) -> None:
         if self._retry_task is not None:
             self._retry_task.cancel()
+        if self.local_sync is not None:
+            await self.local_sync.stop()
+            self.local_sync = None
 
 
 _RELEASE_LOCK = """

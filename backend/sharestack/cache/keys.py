@@ -52,7 +52,13 @@ class CacheKey:
     family: Family
     value: str
     generation: str
-    lock: str
+    lock: str  # the stem of the rebuild locks: one per generation (``rebuild_lock``)
+
+    def rebuild_lock(self, token: bytes) -> bytes:
+        """The single-flight lock of this value under one generation token. Per generation, so a
+        successful fill never has to release it (the next generation locks another name) and an
+        invalidation never makes the new generation's readers wait for an old rebuild."""
+        return self.lock.encode() + b":" + token.partition(b"@")[0]
 
 
 # -- invalidation scopes: one generation key each ---------------------------------------------
@@ -85,6 +91,12 @@ def scope_entitlement(reader_id: int, creator_id: int) -> str:
 
 def generation_key(prefix: str, scope: str) -> str:
     return f"{prefix}{{{scope}}}:gen"
+
+
+def l1_channel(prefix: str) -> str:
+    """The pub/sub channel of L1 invalidations (``cache/local_sync``). Channels ignore DB
+    numbers, so the prefix is what keeps two deployments on one server apart."""
+    return f"{prefix}l1:invalidated"
 
 
 # -- payload versions ---------------------------------------------------------------------------

@@ -31,6 +31,10 @@ def test_value_and_generation_share_a_cluster_slot() -> None:
     assert tag in key.value
     assert tag in key.generation
     assert tag in key.lock
+    # One rebuild lock per generation, in the same slot; the position part is not in its name.
+    lock = key.rebuild_lock(b"0123abcd@0-1-42")
+    assert lock == key.lock.encode() + b":0123abcd"
+    assert key.rebuild_lock(b"4567") != lock
     assert key.generation == keys.generation_key("ss:cache:", keys.scope_creator_feed(7))
     # Every page of one feed shares one generation: one SET invalidates them all.
     assert keys.creator_feed("ss:cache:", 7, "c=x&l=5", V).generation == key.generation

@@ -138,9 +138,11 @@ async def _stampede(redis_url: str, prefix: str, guard: bool, processes: int, re
         # Open every connection first, as a busy API process would have them open already;
         # otherwise connection set-up, not the guard, decides how many readers overlap.
         await asyncio.gather(*(c.ping() for c in clients for _ in range(readers)))
-        # Fill the key, then let it expire: the burst hits a key that was hot a moment ago.
+        # Fill the key, then let it expire: the burst hits a key that was hot a moment ago. A
+        # value expires minutes after its fill, long after the fill's rebuild lock lapsed.
         await caches[0].get_or_load(key, load)
-        await clients[0].delete(key.value)
+        locks = [k async for k in clients[0].scan_iter(match=f"{key.lock}:*")]
+        await clients[0].delete(key.value, *locks)
         loads = 0
         overlapping.clear()
         results = await asyncio.gather(
