@@ -152,6 +152,16 @@ class CacheAside:
             and time.monotonic() >= self._open_until
         )
 
+    def local_payload(self, key: CacheKey) -> bytes | None:
+        """What :meth:`get_or_load` would answer from the L1 alone for an anonymous caller with
+        no recent write (``local=True``, no position): the payload, or None when it would have
+        to look further (not in the L1, a cached "not found", the L1 suspended or the cache
+        unavailable). No I/O, and not counted as a hit: the caller counts it if it answers."""
+        if not self.local.enabled or not self._available():
+            return None
+        found, payload = self.local.get(key.value)
+        return payload if found else None
+
     def _trip(self, exc: BaseException) -> None:
         CACHE_ERRORS.inc()
         if time.monotonic() >= self._open_until:

@@ -11,8 +11,9 @@ It answers only when the routed path would give the same answer without any I/O:
   route would accept;
 - no credential (``Authorization`` or the session cookie) and no read-your-writes cookie: the
   L1 serves anonymous callers with no recent write only (``dependencies._cached_reads``);
-- the L1 holds the item as published (a "not found" entry goes the routed way, which answers the
-  404 in the one error shape);
+- the L1 holds the item as published and may answer (``CacheAside.local_payload``: not while
+  the L1 is suspended or the cache is unavailable; a "not found" entry goes the routed way,
+  which answers the 404 in the one error shape);
 - the caller's rate limit has a cell left in this process's lease (``RateLimiter.spend_local``);
   when it has none, the routed path asks Redis for a new lease, or answers 429.
 
@@ -44,7 +45,6 @@ _MAX_ID = 2**63 - 1
 # The routed handlers' names, for the latency histogram's label (metrics.middleware).
 _SLUG_ROUTE = SimpleNamespace(name="read_content_by_slug")
 _ID_ROUTE = SimpleNamespace(name="read_content")
-_CONTENT = keys.Family.CONTENT.value
 
 
 class FastLane:
@@ -64,7 +64,7 @@ class FastLane:
         if not path.startswith(_BY_ID):
             return False
         state = _state(scope)
-        if state is None or not state.cache.local.enabled:
+        if state is None:
             return False
         if path.startswith(_BY_SLUG):
             slug = path[len(_BY_SLUG) :]
@@ -83,14 +83,14 @@ class FastLane:
             route = _ID_ROUTE
         if not self._anonymous(scope):
             return False
-        found, payload = state.cache.local.get(key.value)
-        if not found or payload is None:
+        payload = state.cache.local_payload(key)
+        if payload is None:
             return False
         limiter = state.ratelimiter
         if limiter is not None and not limiter.spend_local("ip", _client_ip(scope)):
             return False
         served = CachedItem.decode(payload).served_to(None, has_access=False)
-        CACHE_HITS.labels(_CONTENT).inc()
+        CACHE_HITS.labels(key.family).inc()
         FAST_LANE_ANSWERS.inc()
         scope["route"] = route
         await send(
