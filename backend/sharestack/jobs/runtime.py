@@ -19,6 +19,12 @@ from sharestack.resources import Resources
 
 logger = logging.getLogger(__name__)
 
+# Below the queue client's socket timeout (1 s, ``cache.clients``): a blocking dequeue of a full
+# second timed out on the socket instead of in Redis, so every idle poll reconnected (HELLO,
+# SELECT, CLIENT SETNAME: three more commands and a handshake), and a job moved to the active list
+# just as the socket gave up was left there for the sweep to find.
+DEQUEUE_TIMEOUT = 0.5
+
 
 def queue_for(ctx: Resources) -> JobQueue:
     if ctx.redis.embedded:
@@ -92,8 +98,8 @@ def build_worker(ctx: Resources, settings: Settings) -> Worker[Any]:
         functions=[(name, fn) for name, fn in functions.items() if name not in scheduled],
         cron_jobs=cron_jobs,
         concurrency=settings.worker_concurrency,
-        # Dequeue blocks on Redis for up to 1 s, then the loop checks for shutdown.
-        dequeue_timeout=1.0,
+        # Dequeue blocks on Redis for up to DEQUEUE_TIMEOUT, then the loop checks for shutdown.
+        dequeue_timeout=DEQUEUE_TIMEOUT,
         # The grace period also waits for SAQ's endless upkeep loops, so it is always used up:
         # keep it short. Jobs cut off are retried.
         shutdown_grace_period_s=2,
