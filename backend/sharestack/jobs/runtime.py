@@ -11,6 +11,7 @@ from saq import CronJob, Worker
 
 from sharestack.config import Settings
 from sharestack.jobs import registry
+from sharestack.jobs.coalesce import Coalescer
 from sharestack.jobs.outbox import OutboxRelay
 from sharestack.jobs.queue import InProcessJobQueue, JobQueue, RedisJobQueue, saq_queue
 from sharestack.jobs.schedule import SCHEDULE
@@ -50,16 +51,20 @@ def announce_job_runner(settings: Settings, embedded: bool) -> None:
 
 
 class ApiJobs:
-    """The API process's share: the outbox relay, woken after each commit that added a job."""
+    """The API process's share: the outbox relay, woken after each commit that added a job, and
+    the coalescer, which queues coalesced jobs (``jobs/coalesce.py``) after each commit that
+    asked for one."""
 
     def __init__(self, ctx: Resources) -> None:
         self.ctx = ctx
         self.queue = queue_for(ctx)
         self.relay = OutboxRelay(ctx.db, self.queue)
+        self.coalescer = Coalescer(ctx.redis, self.queue)
 
     def start(self) -> None:
         announce_job_runner(self.ctx.settings, self.ctx.redis.embedded)
         self.ctx.db.after_commit_hooks.append(self.relay.after_commit)
+        self.ctx.db.after_commit_hooks.append(self.coalescer.after_commit)
         self.relay.start()
 
     async def stop(self) -> None:
