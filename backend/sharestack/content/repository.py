@@ -64,10 +64,14 @@ async def get_tagged_by_slug(session: ReadSession, slug: str) -> Tagged | None:
     return rows[0] if rows else None
 
 
-async def get_for_update(session: WriteSession, content_id: int) -> Content | None:
-    """The row, locked until the transaction ends (``FOR UPDATE``; SQLite has one writer anyway)."""
-    query = sa.select(Content).where(Content.id == content_id).with_for_update()
-    return (await session.execute(query)).scalar_one_or_none()
+async def get_for_update(session: WriteSession, content_id: int) -> Tagged | None:
+    """The row with its tag names, locked until the transaction ends (``FOR UPDATE``; SQLite has
+    one writer anyway): one statement where a change used to read the item, then its tags. The
+    lock also covers the item's ``content_tags`` rows the subquery reads, which a change of the
+    item rewrites anyway (tags, ``published_at``) under the item's lock."""
+    query = _tagged(sa.select(Content).where(Content.id == content_id)).with_for_update()
+    rows = _rows(await session.execute(query))
+    return rows[0] if rows else None
 
 
 async def creator_feed(

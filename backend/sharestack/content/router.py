@@ -70,8 +70,8 @@ async def update_content(
     response: Response,
     if_match: IfMatch = None,
 ) -> ContentRead:
-    content = await service.get_for_author(session, content_id, caller.user_id, if_match=if_match)
-    return _tagged(response, await service.update(session, content, caller.user_id, body))
+    item = await service.get_for_author(session, content_id, caller.user_id, if_match=if_match)
+    return _tagged(response, await service.update(session, item, caller.user_id, body))
 
 
 @router.post("/contents/{content_id}/publish", responses=errors(403, 404, 412))
@@ -82,8 +82,8 @@ async def publish_content(
     response: Response,
     if_match: IfMatch = None,
 ) -> ContentRead:
-    content = await service.get_for_author(session, content_id, caller.user_id, if_match=if_match)
-    return _tagged(response, await service.publish(session, content))
+    item = await service.get_for_author(session, content_id, caller.user_id, if_match=if_match)
+    return _tagged(response, await service.publish(session, item))
 
 
 @router.post("/contents/{content_id}/unpublish", responses=errors(403, 404, 412))
@@ -94,8 +94,8 @@ async def unpublish_content(
     response: Response,
     if_match: IfMatch = None,
 ) -> ContentRead:
-    content = await service.get_for_author(session, content_id, caller.user_id, if_match=if_match)
-    return _tagged(response, await service.unpublish(session, content))
+    item = await service.get_for_author(session, content_id, caller.user_id, if_match=if_match)
+    return _tagged(response, await service.unpublish(session, item))
 
 
 @router.delete(
@@ -106,8 +106,8 @@ async def unpublish_content(
 async def delete_content(
     content_id: Id, caller: CurrentCaller, session: WriteSessionDep, if_match: IfMatch = None
 ) -> Response:
-    content = await service.get_for_author(session, content_id, caller.user_id, if_match=if_match)
-    await service.delete(session, content)
+    item = await service.get_for_author(session, content_id, caller.user_id, if_match=if_match)
+    await service.delete(session, item)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

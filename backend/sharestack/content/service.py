@@ -34,7 +34,6 @@ from sharestack.content.schemas import (
 )
 from sharestack.db.base import utcnow
 from sharestack.db.session import ReadSession, WriteSession
-from sharestack.jobs import outbox
 from sharestack.pagination import Cursors, Position
 from sharestack.subscriptions import service as subscriptions_service
 from sharestack.text import canonical_slug
@@ -83,31 +82,38 @@ async def create(session: WriteSession, author_id: int, data: ContentCreate) -> 
     await repository.add(session, content)
     await repository.add(session, _snapshot(content, author_id))
     tags = await _set_tags(session, content, data.tags, current=[])
-    # Nothing public yet, but a reader may have cached "not found" for this id or slug.
-    cache_scopes.track(session, content, tags)
+    # No cache entry changes: a draft is in no feed, and a reader's cached "not found" for its id
+    # or slug stays true (only its author sees it, and a signed-in caller's "not found" falls
+    # through to the database: content/cached.py). Publishing invalidates those entries.
     return _as_written(content, tags)
 
 
 async def get_for_author(
     session: WriteSession, content_id: int, user_id: int, *, if_match: str | None = None
-) -> Content:
-    """The item, locked for a change by ``user_id`` (``SELECT ... FOR UPDATE``): 404 for someone
-    else's draft or an item deleted meanwhile, 403 for someone else's published item, 412 when
-    ``If-Match`` names another version. The lock serialises concurrent changes of one item, so
-    each gets its own consecutive version, and a change racing a delete finds nothing (404)."""
-    content = await repository.get_for_update(session, content_id)
-    if content is None:
+) -> Tagged:
+    """The item and its tag names, locked for a change by ``user_id`` (``SELECT ... FOR
+    UPDATE``, one statement): 404 for someone else's draft or an item deleted meanwhile, 403 for
+    someone else's published item, 412 when ``If-Match`` names another version. The lock
+    serialises concurrent changes of one item, so each gets its own consecutive version, and a
+    change racing a delete finds nothing (404)."""
+    found = await repository.get_for_update(session, content_id)
+    if found is None:
         raise ContentNotFound()
+    content = found[0]
     ensure_author(content.status, content.author_id, user_id)
     ensure_version(content.version, if_match)
-    return content
+    return found
+
+
+def _tag_slugs(names: Sequence[str]) -> list[str]:
+    return [tag_slug(name) for name in names]
 
 
 async def update(
-    session: WriteSession, content: Content, editor_id: int, changes: ContentUpdate
+    session: WriteSession, item: Tagged, editor_id: int, changes: ContentUpdate
 ) -> ContentRead:
-    tags = await repository.tags_of(session, content.id)
-    cache_scopes.track(session, content, tags)  # where it appears before the change
+    content, names_before = item
+    cache_scopes.track(session, content, _tag_slugs(names_before))  # where it appears before
     data = changes.model_dump(exclude_unset=True, exclude_none=True)
     names = data.pop("tags", None)
     written = data.pop("excerpt", None)
@@ -119,37 +125,44 @@ async def update(
     content.version += 1
     content.updated_at = utcnow()
     await repository.add(session, _snapshot(content, editor_id))
+    tag_names = names_before
     if names is not None:
-        tags = await _set_tags(session, content, names, current=tags)
-    cache_scopes.track(session, content, tags)  # and where it appears after
-    return _as_written(content, tags)
+        # The tags' ids (which rows to delete) only when they change.
+        current = await repository.tags_of(session, content.id)
+        tag_names = [tag.name for tag in await _set_tags(session, content, names, current)]
+    cache_scopes.track(session, content, _tag_slugs(tag_names))  # and where it appears after
+    return _as_read(content, tag_names, withheld=False)
 
 
-async def _set_status(session: WriteSession, content: Content, status: str) -> ContentRead:
-    tags = await repository.tags_of(session, content.id)
+async def _set_status(session: WriteSession, item: Tagged, status: str) -> ContentRead:
+    content, names = item
     if content.status != status:
         content.status = status
         content.published_at = utcnow() if status == "published" else None
         await session.flush()
-        await repository.sync_tag_publication(session, content)
-        cache_scopes.track(session, content, tags)
+        if names:
+            await repository.sync_tag_publication(session, content)
+        slugs = _tag_slugs(names)
+        cache_scopes.track(session, content, slugs)
         if status == "published":
-            # Warm the cache once the publication has committed (the outbox runs it after
-            # commit); warm-ups of one item queued together run once (see content/jobs.py).
-            await outbox.enqueue(session, "warm_content_cache", content_id=content.id)
-    return _as_written(content, tags)
+            # The feeds a reader opens next, refilled soon after the commit by one job for all
+            # the publications of that moment (content/jobs.py). The item itself is filled by
+            # its first reader: one primary-key read, not worth a job per publication.
+            cache_scopes.warm_feeds(session, content.author_id, slugs)
+    return _as_read(content, names, withheld=False)
 
 
-async def publish(session: WriteSession, content: Content) -> ContentRead:
-    return await _set_status(session, content, "published")
+async def publish(session: WriteSession, item: Tagged) -> ContentRead:
+    return await _set_status(session, item, "published")
 
 
-async def unpublish(session: WriteSession, content: Content) -> ContentRead:
-    return await _set_status(session, content, "draft")
+async def unpublish(session: WriteSession, item: Tagged) -> ContentRead:
+    return await _set_status(session, item, "draft")
 
 
-async def delete(session: WriteSession, content: Content) -> None:
-    cache_scopes.track(session, content, await repository.tags_of(session, content.id))
+async def delete(session: WriteSession, item: Tagged) -> None:
+    content, names = item
+    cache_scopes.track(session, content, _tag_slugs(names))
     await repository.delete(session, content)
 
 
@@ -343,7 +356,7 @@ async def erase_author(session: WriteSession, author_id: int) -> int:
     cascades); their cached pages are dropped after the commit. Returns how many went."""
     erased = 0
     while items := await repository.author_items(session, author_id, None, EXPORT_BATCH):
-        for content, _tags in items:
-            await delete(session, content)
+        for tagged in items:
+            await delete(session, tagged)
         erased += len(items)
     return erased

@@ -13,7 +13,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import random
+import time
 from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
@@ -33,7 +35,9 @@ MAX_RETRY_DELAY = 300.0
 
 
 class JobQueue(Protocol):
-    async def enqueue(self, function: str, key: str, kwargs: dict[str, Any]) -> bool: ...
+    async def enqueue(
+        self, function: str, key: str, kwargs: dict[str, Any], *, delay: float = 0.0
+    ) -> bool: ...
 
     async def counts(self) -> tuple[int, int]: ...
 
@@ -135,7 +139,11 @@ class RedisJobQueue:
     def __init__(self, queue: Queue) -> None:
         self.queue = queue
 
-    async def enqueue(self, function: str, key: str, kwargs: dict[str, Any]) -> bool:
+    async def enqueue(
+        self, function: str, key: str, kwargs: dict[str, Any], *, delay: float = 0.0
+    ) -> bool:
+        """Queue ``function(**kwargs)`` under ``key``; with ``delay``, to run that many seconds
+        from now at the earliest (SAQ schedules in whole seconds, rounded up)."""
         spec = registry.get(function)
         job = Job(
             function=function,
@@ -146,6 +154,7 @@ class RedisJobQueue:
             retry_backoff=MAX_RETRY_DELAY,
             timeout=spec.timeout,
             ttl=3600,
+            scheduled=math.ceil(time.time() + delay) if delay > 0 else 0,
         )
         # None means a job with this key is already queued or running: the duplicate is dropped.
         return await self.queue.enqueue(job) is not None
@@ -165,16 +174,20 @@ class InProcessJobQueue:
         self.ctx = ctx
         self._tasks: dict[str, asyncio.Task[None]] = {}
 
-    async def enqueue(self, function: str, key: str, kwargs: dict[str, Any]) -> bool:
+    async def enqueue(
+        self, function: str, key: str, kwargs: dict[str, Any], *, delay: float = 0.0
+    ) -> bool:
         if key in self._tasks:
             return False
-        task = asyncio.create_task(self._run(function, key, kwargs), name=f"job {function}")
+        task = asyncio.create_task(self._run(function, key, kwargs, delay), name=f"job {function}")
         self._tasks[key] = task
         task.add_done_callback(lambda _t: self._tasks.pop(key, None))
         return True
 
-    async def _run(self, function: str, key: str, kwargs: dict[str, Any]) -> None:
+    async def _run(self, function: str, key: str, kwargs: dict[str, Any], delay: float) -> None:
         spec = registry.get(function)
+        if delay > 0:
+            await asyncio.sleep(delay)
         for attempt in range(1, spec.retries + 1):
             try:
                 await asyncio.wait_for(registry.call(self.ctx, function, kwargs), spec.timeout)

@@ -11,6 +11,7 @@ from saq import CronJob, Worker
 
 from sharestack.config import Settings
 from sharestack.jobs import registry
+from sharestack.jobs.coalesce import Coalescer
 from sharestack.jobs.outbox import OutboxRelay
 from sharestack.jobs.queue import InProcessJobQueue, JobQueue, RedisJobQueue, saq_queue
 from sharestack.jobs.schedule import SCHEDULE
@@ -18,6 +19,12 @@ from sharestack.metrics.registry import JOBS_RUN
 from sharestack.resources import Resources
 
 logger = logging.getLogger(__name__)
+
+# Below the queue client's socket timeout (1 s, ``cache.clients``): a blocking dequeue of a full
+# second timed out on the socket instead of in Redis, so every idle poll reconnected (HELLO,
+# SELECT, CLIENT SETNAME: three more commands and a handshake), and a job moved to the active list
+# just as the socket gave up was left there for the sweep to find.
+DEQUEUE_TIMEOUT = 0.5
 
 
 def queue_for(ctx: Resources) -> JobQueue:
@@ -44,16 +51,20 @@ def announce_job_runner(settings: Settings, embedded: bool) -> None:
 
 
 class ApiJobs:
-    """The API process's share: the outbox relay, woken after each commit that added a job."""
+    """The API process's share: the outbox relay, woken after each commit that added a job, and
+    the coalescer, which queues coalesced jobs (``jobs/coalesce.py``) after each commit that
+    asked for one."""
 
     def __init__(self, ctx: Resources) -> None:
         self.ctx = ctx
         self.queue = queue_for(ctx)
         self.relay = OutboxRelay(ctx.db, self.queue)
+        self.coalescer = Coalescer(ctx.redis, self.queue)
 
     def start(self) -> None:
         announce_job_runner(self.ctx.settings, self.ctx.redis.embedded)
         self.ctx.db.after_commit_hooks.append(self.relay.after_commit)
+        self.ctx.db.after_commit_hooks.append(self.coalescer.after_commit)
         self.relay.start()
 
     async def stop(self) -> None:
@@ -92,8 +103,8 @@ def build_worker(ctx: Resources, settings: Settings) -> Worker[Any]:
         functions=[(name, fn) for name, fn in functions.items() if name not in scheduled],
         cron_jobs=cron_jobs,
         concurrency=settings.worker_concurrency,
-        # Dequeue blocks on Redis for up to 1 s, then the loop checks for shutdown.
-        dequeue_timeout=1.0,
+        # Dequeue blocks on Redis for up to DEQUEUE_TIMEOUT, then the loop checks for shutdown.
+        dequeue_timeout=DEQUEUE_TIMEOUT,
         # The grace period also waits for SAQ's endless upkeep loops, so it is always used up:
         # keep it short. Jobs cut off are retried.
         shutdown_grace_period_s=2,

@@ -149,7 +149,7 @@ async def set_content_media(
     session: WriteSessionDep,
 ) -> ContentMediaRead:
     """The item's cover and the media its body embeds (the author's own media only)."""
-    content = await content_service.get_for_author(session, content_id, caller.user_id)
+    content, _tags = await content_service.get_for_author(session, content_id, caller.user_id)
     await service.set_content_media(session, settings, content.id, caller.user_id, body)
     return await service.content_media(session, settings, content.id)
 

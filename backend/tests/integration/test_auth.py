@@ -3,9 +3,10 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+import orjson
 import pytest
 
-from sharestack.callers.store import token_digest
+from sharestack.callers.store import LAST_SEEN_RESOLUTION, token_digest
 from sharestack.dependencies import app_state
 from tests.integration.helpers import PASSWORD, signup
 
@@ -71,9 +72,16 @@ async def test_session_expiry_slides(client: httpx.AsyncClient, app: object) -> 
     digest = token_digest(app_state(app).settings.secret_key, account.token)
     key = redis.key("sess", digest)
     assert await redis.sessions.exists(key)
-    await redis.sessions.expire(key, 100)
+    # Last seen over a minute ago (the resolution the expiry slides with) and about to expire.
+    data = orjson.loads(await redis.sessions.get(key))
+    data["seen"] -= LAST_SEEN_RESOLUTION + 5
+    await redis.sessions.set(key, orjson.dumps(data), ex=100)
     assert (await client.get("/api/v1/me", headers=account.headers)).status_code == 200
     assert await redis.sessions.ttl(key) > 100
+    # Seen again within the minute: nothing is written (the script's GET only).
+    await redis.sessions.expire(key, 200)
+    assert (await client.get("/api/v1/me", headers=account.headers)).status_code == 200
+    assert await redis.sessions.ttl(key) <= 200
 
 
 async def test_wrong_password_and_unknown_email_look_the_same(client: httpx.AsyncClient) -> None:

@@ -12,6 +12,7 @@ next one a hit) by one scenario, the way a client uses the API.
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -23,9 +24,12 @@ from fastapi import FastAPI
 from sharestack.db.base import utcnow
 from sharestack.dependencies import app_state
 from sharestack.payments.providers._common import CHINA_TZ
+from tests.integration.accounts.mail import mails_to, token_in
 from tests.integration.billing import checkout, inline_jobs, key, make_plan, sandbox_pay
 from tests.integration.helpers import PASSWORD, Account, published, signup
+from tests.integration.media.test_uploads import uploaded
 from tests.integration.payouts.conftest import fund
+from tests.support import images
 from tests.support.io_counts import Counts, counting
 
 pytestmark = pytest.mark.integration
@@ -41,13 +45,18 @@ BUDGET: dict[str, tuple[int, int]] = {
     "GET /me": (2, 2),
     "PATCH /me": (4, 4),
     "GET /users/{id}": (2, 5),
-    "POST /contents": (6, 7),
-    "POST /contents/{id}/publish": (5, 7),
+    # A draft changes no cache entry: the session script and, when the lease is spent, the
+    # rate limit's. 4 statements when its tags exist; + INSERT IGNORE and re-read of new tags.
+    "POST /contents": (6, 2),
+    # The locked read with tags, the two UPDATEs; one pipeline of invalidations (id, slug,
+    # author's feed, 2 tags), then SADD + SET NX for the coalesced feed warm-up, and the job's
+    # enqueue script when this publication is the first of its window (jobs/coalesce.py).
+    "POST /contents/{id}/publish": (3, 9),
     "PATCH /contents/{id}": (6, 7),
-    "POST /contents/{id}/unpublish": (4, 7),
+    "POST /contents/{id}/unpublish": (3, 7),
     "GET /contents/{id}/versions": (2, 2),
     "GET /contents/{id}/versions/{n}": (2, 2),
-    "DELETE /contents/{id}": (3, 6),
+    "DELETE /contents/{id}": (2, 7),
     # A cold read: MGET, the rebuild lock (with the generation's creation when the scope was
     # never read: one more), the value; no script, so Redis's own count is the same. + 1 for the
     # rate limiter's lease when one falls due (tests/integration/cache/test_rebuild_lock.py
@@ -86,9 +95,51 @@ BUDGET: dict[str, tuple[int, int]] = {
     "GET /me/ledger": (2, 2),
     "GET /me/statements/{month}.csv": (5, 2),
     "POST /auth/logout": (0, 4),
+    # -- media, sessions, passwords, the account itself (_accounts_and_media) --
+    # Redis: + 1 for the rate limit's lease, renewed by whichever request finds it spent.
+    "POST /media": (8, 2),
+    "GET /media/{id}": (2, 3),
+    "GET /media/{id}/file": (2, 2),
+    "PUT /contents/{id}/media": (8, 2),
+    "GET /contents/{id}/media": (4, 2),
+    "PUT /me/avatar": (12, 2),
+    "DELETE /media/{id}": (7, 2),
+    "GET /me/sessions": (0, 4),
+    "DELETE /me/sessions/{id}": (0, 6),
+    "GET /me/identities": (2, 2),
+    "POST /me/password": (3, 6),
+    "POST /auth/logout-all": (0, 6),
+    "POST /me/email/verification": (2, 4),
+    "POST /auth/email/verify": (4, 3),
+    "POST /auth/password/forgot": (2, 2),
+    "POST /auth/password/reset": (6, 5),
+    "GET /me/export": (6, 2),
+    # PAGE published items: their rows go in constant statements per 200 items, their cache
+    # scopes (id, slug, tags: one pipeline) grow with them.
+    "DELETE /me": (17, 25),
+}
+
+# Routes under /api/v1 with no entry yet, each with the reason. The check below fails for any
+# other route without one, so a new endpoint comes with its budget.
+NOT_BUDGETED: dict[str, str] = {
+    # Not covered yet: they need the SMS, WeChat login and payment provider simulators
+    # (tests/support/sms_simulators.py, wechat_login_simulator.py, payment_*.py) wired into
+    # this scenario; their own tests count statements on some of them.
+    "POST /auth/phone/code": "SMS simulator not wired in yet",
+    "POST /auth/phone/login": "SMS simulator not wired in yet",
+    "POST /me/identities/phone": "SMS simulator not wired in yet",
+    "POST /auth/wechat/authorize": "WeChat simulator not wired in yet",
+    "POST /auth/wechat/login": "WeChat simulator not wired in yet",
+    "POST /auth/wechat/miniprogram/login": "WeChat simulator not wired in yet",
+    "POST /me/identities/wechat": "WeChat simulator not wired in yet",
+    "POST /me/identities/email": "needs an account without email (phone sign-up) first",
+    "DELETE /me/identities/{}": "needs a second identity (phone or WeChat) first",
+    "POST /sandbox/payments/agreements/{}/sign": "needs an agreement checkout first",
+    "POST /webhooks/{}": "needs signed provider notifications (tests/support/payment_*.py)",
 }
 
 PAGE = 5  # items on every list page measured (more than one, so N + 1 shows)
+NEW_PASSWORD = "a fresh 新密码 phrase"
 
 
 class Meter:
@@ -258,11 +309,134 @@ async def _scenario(client: httpx.AsyncClient, app: FastAPI, m: Meter) -> None:
     await m("POST /auth/logout", lambda: c.post("/api/v1/auth/logout", headers=h), 204)
 
 
+async def _accounts_and_media(client: httpx.AsyncClient, app: FastAPI, m: Meter) -> None:
+    c = client
+    async with inline_jobs(app) as jobs:
+        me = await signup(client, "媒体")
+        await jobs.settle()
+    h = me.headers
+    items = [await published(client, me, tags=["科技", f"m{i}"]) for i in range(PAGE)]
+    r = await m(
+        "POST /media",
+        lambda: c.post(
+            "/api/v1/media",
+            files={"file": ("p.png", images.encoded("PNG", (12, 10)), "image/png")},
+            headers=h,
+        ),
+        201,
+    )
+    first = r.json()["id"]
+    media = [first] + [
+        (await uploaded(client, me, images.encoded("PNG", (20 + i, 10))))["id"]
+        for i in range(PAGE - 1)
+    ]
+    await m("GET /media/{id}", lambda: c.get(f"/api/v1/media/{first}", headers=h))
+    await m("GET /media/{id}/file", lambda: c.get(f"/api/v1/media/{first}/file", headers=h))
+    cid = items[0]["id"]
+    await m(
+        "PUT /contents/{id}/media",
+        lambda: c.put(f"/api/v1/contents/{cid}/media", json={"media_ids": media}, headers=h),
+    )
+    await m("GET /contents/{id}/media", lambda: c.get(f"/api/v1/contents/{cid}/media", headers=h))
+    await m(
+        "PUT /me/avatar",
+        lambda: c.put(
+            "/api/v1/me/avatar",
+            files={"file": ("me.jpg", images.photo(), "image/jpeg")},
+            headers=h,
+        ),
+    )
+    spare = (await uploaded(client, me, images.encoded("PNG", (90, 10))))["id"]
+    await m("DELETE /media/{id}", lambda: c.delete(f"/api/v1/media/{spare}", headers=h), 204)
+
+    login = {"email": me.email, "password": PASSWORD}
+    others = []
+    for _ in range(PAGE - 1):
+        others.append((await c.post("/api/v1/auth/login", json=login)).json())
+        c.cookies.clear()
+    r = await m("GET /me/sessions", lambda: c.get("/api/v1/me/sessions", headers=h))
+    sid = next(s["id"] for s in r.json()["items"] if not s["current"])
+    await m(
+        "DELETE /me/sessions/{id}",
+        lambda: c.delete(f"/api/v1/me/sessions/{sid}", headers=h),
+        204,
+    )
+    await m("GET /me/identities", lambda: c.get("/api/v1/me/identities", headers=h))
+    change = {"current_password": PASSWORD, "new_password": NEW_PASSWORD}
+    await m("POST /me/password", lambda: c.post("/api/v1/me/password", json=change, headers=h), 204)
+    c.cookies.clear()
+    await m("POST /auth/logout-all", lambda: c.post("/api/v1/auth/logout-all", headers=h))
+
+    login = {"email": me.email, "password": NEW_PASSWORD}
+    token = (await c.post("/api/v1/auth/login", json=login)).json()["token"]
+    c.cookies.clear()
+    h = {"Authorization": f"Bearer {token}"}
+    async with inline_jobs(app) as jobs:
+        await m(
+            "POST /me/email/verification",
+            lambda: c.post("/api/v1/me/email/verification", headers=h),
+            202,
+        )
+        await jobs.settle()
+        await m(
+            "POST /auth/password/forgot",
+            lambda: c.post("/api/v1/auth/password/forgot", json={"email": me.email}),
+            202,
+        )
+        await jobs.settle()
+    verify = token_in(
+        [x for x in mails_to(app, me.email) if "verify-email" in x.text][-1], "verify-email"
+    )
+    await m(
+        "POST /auth/email/verify",
+        lambda: c.post("/api/v1/auth/email/verify", json={"token": verify}),
+        204,
+    )
+    reset = token_in(
+        [x for x in mails_to(app, me.email) if "reset-password" in x.text][-1], "reset-password"
+    )
+    body = {"token": reset, "new_password": PASSWORD}
+    await m(
+        "POST /auth/password/reset", lambda: c.post("/api/v1/auth/password/reset", json=body), 204
+    )
+
+    token = (
+        await c.post("/api/v1/auth/login", json={"email": me.email, "password": PASSWORD})
+    ).json()["token"]
+    c.cookies.clear()
+    h = {"Authorization": f"Bearer {token}"}
+    await m("GET /me/export", lambda: c.get("/api/v1/me/export", headers=h))
+    await m(
+        "DELETE /me",
+        lambda: c.request("DELETE", "/api/v1/me", json={"password": PASSWORD}, headers=h),
+        204,
+    )
+
+
+def _route(name: str) -> str:
+    """``POST /contents/{id}/publish`` of a budget entry (or a route), path parameters as {}."""
+    method, path = name.split(" ")[:2]
+    return f"{method} {re.sub(r'{[^}]*}', '{}', path)}"
+
+
+def test_every_route_has_a_budget_or_a_reason(app: FastAPI) -> None:
+    routes = {
+        _route(f"{method.upper()} {path.removeprefix('/api/v1')}")
+        for path, operations in app.openapi()["paths"].items()
+        if path.startswith("/api/v1/")
+        for method in operations
+    }
+    budgeted = {_route(name) for name in BUDGET} | {_route(n) for n in NOT_BUDGETED}
+    assert sorted(routes - budgeted) == []
+    assert sorted(budgeted - routes) == []  # no entry for a route that is gone
+
+
 async def test_every_endpoint_stays_within_its_io_budget(
     client: httpx.AsyncClient, app: FastAPI
 ) -> None:
     meter = Meter(client)
     await _scenario(client, app, meter)
+    await _accounts_and_media(client, app, meter)
     over: list[str] = []
     report: list[Any] = []
     for name, counts in meter.seen.items():

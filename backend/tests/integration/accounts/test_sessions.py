@@ -154,7 +154,8 @@ async def test_resolving_a_session_is_one_redis_command(
         for _ in range(5):
             r = await client.get("/api/v1/me", headers=me.headers)
             assert r.status_code == 200
-    # EVALSHA: read, check the absolute end, extend; no last-seen write inside the minute.
+    # EVALSHA: read, check the absolute end; no last-seen write (nor expiry push) inside the
+    # minute.
     assert sent == ["EVALSHA"] * 5, sent
     with counting(app) as sent:
         assert (await client.get("/api/v1/me/sessions", headers=me.headers)).status_code == 200
