@@ -294,6 +294,9 @@ def table(points: list[Point], targets: list[dict[str, Any]]) -> str:
             f"cache warm-up (mixed @{warm['connections']}): {curve} % per round; "
             f"stopped on {warm['stopped']} after {warm['seconds']:g} s",
         ]
+        prefill = warm.get("prefill")
+        if prefill:
+            lines.append(f"before it, `{prefill['command']}`: {prefill['output']}")
     lines += ["", "| target | rule | value | status |", "|---|---|---|---|"]
     for t in targets:
         lines.append(

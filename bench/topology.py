@@ -117,6 +117,21 @@ class Topology:
             cwd=self.run_dir,
         ).start()
 
+    def warm_cache(self) -> str:
+        """``sharestack warm-cache``: every published item cached by slug, as after a deploy."""
+        result = subprocess.run(  # noqa: S603 - our own interpreter and module
+            sharestack_argv("warm-cache"),
+            env=self.env,
+            cwd=self.run_dir,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=600,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"warm-cache failed:\n{result.stdout}\n{result.stderr}")
+        return result.stdout.strip().splitlines()[-1]
+
     def migrate(self) -> None:
         result = subprocess.run(  # noqa: S603 - our own interpreter and module
             sharestack_argv("migrate"),
@@ -176,6 +191,15 @@ def _lift_per_ip_limits(conf_dir: Path) -> None:
     app.write_text(re.sub(r"burst=\d+", "burst=100000", text))
 
 
+def production_maxmemory() -> str:
+    """``maxmemory`` of deploy/redis/cache.conf."""
+    conf = Path(__file__).resolve().parent.parent / "deploy" / "redis" / "cache.conf"
+    match = re.search(r"^maxmemory\s+(\S+)", conf.read_text(), re.MULTILINE)
+    if match is None:
+        raise RuntimeError(f"{conf} sets no maxmemory")
+    return match.group(1)
+
+
 def api_env(
     primary: MariaDBServer, replica: MariaDBServer, redis: SentinelCluster, cache: RedisNode
 ) -> dict[str, str]:
@@ -219,7 +243,9 @@ def topology(run_dir: Path, seed_fn: object = None, apis: int = 2) -> Iterator[T
         replica = factory.create("db-replica", "replica", extra=DB_EXTRA)
         replica.replicate_from(primary)
         redis = stack.enter_context(sentinel_cluster(run_dir / "redis"))
-        cache = start_cache(run_dir / "redis")
+        # The production cache's memory (the tests' servers run with less): the hit rate depends
+        # on how much of the long tail fits.
+        cache = start_cache(run_dir / "redis", extra_args=["--maxmemory", production_maxmemory()])
         stack.callback(cache.stop)
         topo = Topology(
             run_dir, primary, replica, redis, cache, api_env(primary, replica, redis, cache)

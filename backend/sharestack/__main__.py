@@ -19,6 +19,21 @@ def _migrate_or_exit(settings: Settings, revision: str, downgrade: bool) -> None
         raise SystemExit(f"sharestack: {exc}") from None
 
 
+async def _warm_cache(settings: Settings, limit: int | None) -> tuple[int, float]:
+    import time
+
+    from sharestack.content.cached import warm_items
+    from sharestack.resources import Resources
+
+    started = time.monotonic()
+    resources = await Resources.open(settings)
+    try:
+        stored = await warm_items(resources.cache, resources.db.routing, limit=limit)
+    finally:
+        await resources.close()
+    return stored, time.monotonic() - started
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="sharestack")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -30,6 +45,11 @@ def main(argv: list[str] | None = None) -> None:
     serve.add_argument("--no-migrate", action="store_true", help="skip applying migrations")
 
     commands.add_parser("worker", help="run the job worker (SAQ on the queue Redis)")
+
+    warm = commands.add_parser(
+        "warm-cache", help="fill the cache with published items (after a deploy or a flush)"
+    )
+    warm.add_argument("--limit", type=int, default=None, help="at most this many items")
 
     migrate = commands.add_parser("migrate", help="apply migrations (or go back to a revision)")
     migrate.add_argument("revision", nargs="?", default="head")
@@ -43,6 +63,11 @@ def main(argv: list[str] | None = None) -> None:
     configure_logging(settings.log_level)
     if args.command == "migrate":
         _migrate_or_exit(settings, args.revision, args.downgrade)
+        return
+
+    if args.command == "warm-cache":
+        stored, seconds = asyncio.run(_warm_cache(settings, args.limit))
+        print(f"warm-cache: {stored} items cached in {seconds:.1f} s")
         return
 
     if args.command == "worker":

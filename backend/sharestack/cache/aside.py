@@ -355,6 +355,50 @@ class CacheAside:
         except (RedisError, OSError) as exc:
             self._trip(exc)
 
+    # -- bulk fills (warming) -----------------------------------------------------------------
+
+    async def fill_many(
+        self,
+        cache_keys: list[CacheKey],
+        load: Callable[[], Awaitable[list[bytes | None]]],
+    ) -> int:
+        """Fill many entries in three round trips, for warming the cache (``content/warm``):
+        each key's current generation is read (or created) first, then ``load()`` gives the
+        payloads (aligned with ``cache_keys``; None = not found), and each is stored under the
+        generation read *before* the load, as a single fill does: a write that commits
+        meanwhile gives its scope a new generation, under which nothing stored here is
+        accepted. ``load`` must read from a server that has applied every write (the primary),
+        since the generations may name positions. Redis errors are raised: a warm-up that
+        cannot reach the cache has nothing to do."""
+        if self.redis is None or not cache_keys:
+            return 0
+        generations = [k.generation for k in cache_keys]
+        current = await self.redis.mget(generations)
+        missing = {g for g, token in zip(generations, current, strict=True) if token is None}
+        created: dict[str, bytes] = {}
+        if missing:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                fresh = {g: _new_token() for g in missing}
+                for generation, token in fresh.items():
+                    pipe.set(generation, token, nx=True, get=True, ex=keys.GENERATION_TTL)
+                for generation, previous in zip(fresh, await pipe.execute(), strict=True):
+                    created[generation] = (
+                        _as_bytes(previous) if previous is not None else fresh[generation]
+                    )
+        tokens = [
+            created[g] if token is None else _as_bytes(token)
+            for g, token in zip(generations, current, strict=True)
+        ]
+        payloads = await load()
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for key, token, value in zip(cache_keys, tokens, payloads, strict=True):
+                fresh_ttl, negative_ttl = self.ttls[key.family]
+                body = _NEGATIVE if value is None else _POSITIVE + value
+                ttl = _jitter(negative_ttl if value is None else fresh_ttl)
+                pipe.set(key.value, token + b"|" + body, ex=ttl)
+            await pipe.execute()
+        return len(cache_keys)
+
     # -- writes ------------------------------------------------------------------------------
 
     async def invalidate(self, *cache_keys: CacheKey) -> None:

@@ -125,6 +125,25 @@ async def author_items(
     return _rows(await session.execute(_tagged(query)))
 
 
+async def published_slugs(session: ReadSession, after_id: int, limit: int) -> list[tuple[int, str]]:
+    """(id, slug) of published items after ``after_id``, in id order (warming the cache)."""
+    query = (
+        sa.select(Content.id, Content.slug)
+        .where(Content.status == "published", Content.id > after_id)
+        .order_by(Content.id)
+        .limit(limit)
+    )
+    return [(row.id, row.slug) for row in await session.execute(query)]
+
+
+async def get_tagged_many(session: ReadSession, content_ids: list[int]) -> list[Tagged]:
+    """These items with their tags, in one statement (any order)."""
+    if not content_ids:
+        return []
+    query = sa.select(Content).where(Content.id.in_(content_ids))
+    return _rows(await session.execute(_tagged(query)))
+
+
 async def get_tag(session: ReadSession, slug: str) -> Tag | None:
     result = await session.execute(sa.select(Tag).where(Tag.slug == slug))
     return result.scalar_one_or_none()

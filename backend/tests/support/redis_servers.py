@@ -132,9 +132,11 @@ def start_durable(run_dir: Path, name: str = "redis-durable") -> RedisNode:
     return node.start()
 
 
-def start_cache(run_dir: Path, name: str = "redis-cache") -> RedisNode:
+def start_cache(
+    run_dir: Path, name: str = "redis-cache", extra_args: Sequence[str] = ()
+) -> RedisNode:
     node = RedisNode(name, free_port(), _password(), run_dir / name, ["cache.conf"])
-    return node.start()
+    return node.start(extra_args)
 
 
 @contextlib.contextmanager
