@@ -60,4 +60,8 @@ async def write_transaction(db: Database) -> AsyncIterator[WriteSession]:
             raise
         position = await db.routing.position_after_commit(session) if wrote else None
         session.committed_position = position
+        # The hooks talk to Redis only (they read the notes in session.info, which closing
+        # keeps): give the connection back first, so that a slow Redis or a busy event loop
+        # never holds a pooled connection that other requests wait for.
+        await session.close()
         await run_after_commit(db, session, position)
