@@ -58,6 +58,7 @@ class Context:
     cache_warmup: dict[str, Any] | None = None
     # Redis calls per command and second with no load (see redis_idle), measured once per run.
     redis_idle_per_s: dict[str, float] | None = None
+    idle_statements_per_s: float = 0.0
 
     def write(self, name: str, lines: list[str]) -> Path:
         path = self.work / name
@@ -248,6 +249,7 @@ SCENARIOS = [
 
 # -- the cache's steady state --------------------------------------------------------------------
 
+STATEMENTS = "sharestack_db_statements_total"
 STEADY_RISE = 0.5  # percentage points
 STEADY_ROUNDS = 2
 
@@ -314,11 +316,17 @@ def _redis_nodes(topo: Topology) -> list[Any]:
 
 def redis_idle(ctx: Context) -> dict[str, float]:
     """Calls per command and second on the Redis masters with no load, for as long as a
-    measured window: Sentinel's pings and hellos, replication acks, the worker's polling."""
+    measured window: Sentinel's pings and hellos, replication acks, the worker's polling. The
+    APIs' own statements per second meanwhile (replica monitor, outbox relay, the /metrics
+    scrape) go to ``ctx.idle_statements_per_s``."""
     nodes = _redis_nodes(ctx.topo)
+    api_urls = [a.base_url for a in ctx.topo.apis]
+    scraped = MetricsSnapshot.scrape(api_urls)
     before, t0 = redis_command_calls(nodes), time.monotonic()
     time.sleep(ctx.duration_s)
     after, seconds = redis_command_calls(nodes), time.monotonic() - t0
+    statements = MetricsSnapshot.scrape(api_urls).delta(scraped).total(STATEMENTS)
+    ctx.idle_statements_per_s = round(statements / seconds, 3)
     return {k: round(v / seconds, 3) for k, v in calls_delta(after, before).items()}
 
 
@@ -365,6 +373,20 @@ def measure(ctx: Context, scenario: Scenario, conns: int) -> dict[str, Any]:
         "note": "2xx answers only (nginx log), the throughput the targets compare",
     }
     figures.update(server_figures(delta, result.requests))
+    statements = delta.total(STATEMENTS)
+    background = ctx.idle_statements_per_s * redis_seconds
+    figures["db_statements_per_request"] = {
+        "value": round(max(0.0, statements - background) / max(result.requests, 1), 3),
+        "unit": "statements/request",
+        "note": "the APIs' statement counter over the window, less the idle statements per "
+        f"second ({ctx.idle_statements_per_s:g}: replica monitor, outbox relay, scrapes) "
+        "× the window",
+    }
+    figures["db_statements_per_request_raw"] = {
+        "value": round(statements / max(result.requests, 1), 3),
+        "unit": "statements/request",
+        "note": "the same without subtracting the idle baseline",
+    }
     figures.update(db_server_figures(db_windows, {APP_DB_USER}, result.requests))
     figures.update(_redis_figures(redis_window, ctx.redis_idle_per_s, redis_seconds, result))
     figures["server_cpu"] = {

@@ -119,31 +119,25 @@ class Topology:
 
     def warm_cache(self) -> str:
         """``sharestack warm-cache``: every published item cached by slug, as after a deploy."""
-        result = subprocess.run(  # noqa: S603 - our own interpreter and module
-            sharestack_argv("warm-cache"),
-            env=self.env,
-            cwd=self.run_dir,
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=600,
-        )
-        if result.returncode != 0:
-            raise RuntimeError(f"warm-cache failed:\n{result.stdout}\n{result.stderr}")
-        return result.stdout.strip().splitlines()[-1]
+        return self._command("warm-cache", timeout=600).strip().splitlines()[-1]
 
     def migrate(self) -> None:
+        self._command("migrate", timeout=300)
+
+    def _command(self, command: str, timeout: float) -> str:
+        """Run ``python -m sharestack <command>`` with the APIs' environment; its output."""
         result = subprocess.run(  # noqa: S603 - our own interpreter and module
-            sharestack_argv("migrate"),
+            sharestack_argv(command),
             env=self.env,
             cwd=self.run_dir,
             capture_output=True,
             text=True,
             check=False,
-            timeout=300,
+            timeout=timeout,
         )
         if result.returncode != 0:
-            raise RuntimeError(f"migrations failed:\n{result.stdout}\n{result.stderr}")
+            raise RuntimeError(f"{command} failed:\n{result.stdout}\n{result.stderr}")
+        return result.stdout
 
     def start_edge(self) -> None:
         servers = [f"127.0.0.1:{api.port}" for api in self.apis]
