@@ -33,6 +33,8 @@ from tests.support.processes import (
 )
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
+
     from sharestack.config import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -456,3 +458,39 @@ def start_worker(run_dir: Path, env: AppEnv, name: str = "worker") -> ManagedPro
         cwd=BACKEND_DIR,
     ).start()
     return proc
+
+
+@dataclass
+class WorkerStack:
+    """A durable Redis, the app's environment on it, a running worker and an API app started
+    in-process (``worker_stack``)."""
+
+    node: RedisNode
+    env: AppEnv
+    app: FastAPI
+    worker: ManagedProcess
+
+
+@contextlib.asynccontextmanager
+async def worker_stack(run_dir: Path, *, show_log: bool = False) -> AsyncIterator[WorkerStack]:
+    """A real worker against its own durable Redis, ready once its scheduler has queued the
+    first cron job, beside an in-process app on the same Redis and the test database."""
+    from sharestack.jobs.queue import queue_name
+    from sharestack.main import create_app
+
+    with durable_redis(run_dir) as node:
+        async with app_env({"REDIS_URL": f"redis://:{node.password}@127.0.0.1:{node.port}"}) as env:
+            worker = start_worker(run_dir, env)
+            queue_db = node.client(db=2)
+            cron_key = f"{queue_name(env.key_prefix)}:job:cron:record_redis_stats"
+            wait_until(lambda: bool(queue_db.exists(cron_key)), 60, "the worker", worker)
+            queue_db.close()
+            app = create_app(env.settings())
+            try:
+                async with app.router.lifespan_context(app):
+                    yield WorkerStack(node, env, app, worker)
+            finally:
+                worker.stop()
+                assert worker.wait(5) is not None
+                if show_log:
+                    print(f"\nworker log tail:\n{worker.tail(40)}")

@@ -23,11 +23,10 @@ from sharestack.db.after_commit import write_transaction
 from sharestack.dependencies import app_state
 from sharestack.jobs import outbox, registry
 from sharestack.jobs.models import OutboxJob
-from sharestack.jobs.queue import InProcessJobQueue, RedisJobQueue, queue_name, saq_queue
-from sharestack.main import create_app
+from sharestack.jobs.queue import InProcessJobQueue, RedisJobQueue, saq_queue
 from tests.integration.helpers import published, signup
-from tests.support.processes import ManagedProcess, wait_until
-from tests.support.redis_servers import AppEnv, RedisNode, app_env, durable_redis, start_worker
+from tests.support.processes import ManagedProcess
+from tests.support.redis_servers import AppEnv, RedisNode, worker_stack
 
 pytestmark = pytest.mark.system
 
@@ -43,22 +42,8 @@ async def _eventually(check: Any, limit: float, what: str) -> float:
 
 @pytest.fixture
 async def stack(tmp_path: Path) -> AsyncIterator[tuple[RedisNode, AppEnv, FastAPI, ManagedProcess]]:
-    with durable_redis(tmp_path) as node:
-        async with app_env({"REDIS_URL": f"redis://:{node.password}@127.0.0.1:{node.port}"}) as env:
-            worker = start_worker(tmp_path, env)
-            # Ready once its scheduler has queued the first cron job.
-            queue_db = node.client(db=2)
-            cron_key = f"{queue_name(env.key_prefix)}:job:cron:record_redis_stats"
-            wait_until(lambda: bool(queue_db.exists(cron_key)), 60, "the worker", worker)
-            queue_db.close()
-            app = create_app(env.settings())
-            try:
-                async with app.router.lifespan_context(app):
-                    yield node, env, app, worker
-            finally:
-                worker.stop()
-                assert worker.wait(5) is not None
-                print(f"\nworker log tail:\n{worker.tail(40)}")
+    async with worker_stack(tmp_path, show_log=True) as s:
+        yield s.node, s.env, s.app, s.worker
 
 
 async def test_publication_warms_the_cache_through_outbox_and_worker(

@@ -27,10 +27,9 @@ from fastapi import FastAPI
 from sharestack.dependencies import app_state
 from sharestack.jobs.models import OutboxJob
 from sharestack.jobs.queue import queue_name
-from sharestack.main import create_app
 from tests.integration.helpers import Account, signup
-from tests.support.processes import ManagedProcess, wait_until
-from tests.support.redis_servers import RedisNode, app_env, durable_redis, start_worker
+from tests.support.processes import ManagedProcess
+from tests.support.redis_servers import RedisNode, worker_stack
 
 pytestmark = pytest.mark.system
 
@@ -56,20 +55,8 @@ def _stats(client: redis.Redis) -> tuple[int, dict[str, int]]:
 
 @pytest.fixture
 async def stack(tmp_path: Path) -> AsyncIterator[tuple[RedisNode, FastAPI, ManagedProcess]]:
-    with durable_redis(tmp_path) as node:
-        async with app_env({"REDIS_URL": f"redis://:{node.password}@127.0.0.1:{node.port}"}) as env:
-            worker = start_worker(tmp_path, env)
-            queue_db = node.client(db=2)
-            cron_key = f"{queue_name(env.key_prefix)}:job:cron:record_redis_stats"
-            wait_until(lambda: bool(queue_db.exists(cron_key)), 60, "the worker", worker)
-            queue_db.close()
-            app = create_app(env.settings())
-            try:
-                async with app.router.lifespan_context(app):
-                    yield node, app, worker
-            finally:
-                worker.stop()
-                assert worker.wait(5) is not None
+    async with worker_stack(tmp_path, show_log=False) as s:
+        yield s.node, s.app, s.worker
 
 
 async def _pair(client: httpx.AsyncClient, author: Account, n: int) -> None:
