@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, Response, status
+from pydantic_core import to_json
 
 from sharestack.callers.dependencies import CurrentCaller, OptionalCaller
 from sharestack.content import cached, service
@@ -133,15 +134,22 @@ async def content_version(
     return await service.version(session, content_id, caller.user_id, version)
 
 
-@router.get("/me/contents", responses=errors(422, descriptions={422: INVALID_CURSOR}))
+@router.get(
+    "/me/contents",
+    response_model=Page[ContentRead],
+    responses=errors(422, descriptions={422: INVALID_CURSOR}),
+)
 async def my_contents(
     caller: CurrentCaller,
     session: WriteSessionDep,
     cursors: CursorsDep,
     cursor: Cursor = None,
     limit: Limit = 20,
-) -> Page[ContentRead]:
-    return await service.author_items(session, cursors, caller.user_id, cursor, limit)
+) -> JSONBytes:
+    page = await service.author_items(session, cursors, caller.user_id, cursor, limit)
+    # Serialised once, by pydantic-core (the page is built from validated models): not
+    # validated again and turned into a dict for the response class to encode.
+    return JSONBytes(to_json(page))
 
 
 @router.get(
