@@ -57,6 +57,7 @@ import logging
 import random
 import secrets
 import time
+import zlib
 from collections.abc import Awaitable, Callable
 
 from redis.asyncio import Redis
@@ -78,6 +79,12 @@ Loader = Callable[[str | None], Awaitable[bytes | None]]
 _UNCACHED = b"@\x00uncached"
 _NEGATIVE = b"-"  # payload marker for "not found" (negative caching)
 _POSITIVE = b"+"
+# A payload of this size or more is stored deflated (marker "z"): an item's JSON (Chinese text,
+# twice: with and without its body) shrinks to about half, so the cache's memory holds about
+# twice the items, and inflating 3 KB costs a few microseconds of a hit from Redis (the L1 keeps
+# the inflated bytes). Level 1: nearly the ratio of the default at a fraction of its time.
+_DEFLATED = b"z"
+_DEFLATE_FROM = 512
 _POLL_INTERVAL = 0.02
 
 
@@ -92,14 +99,28 @@ def _as_bytes(value: object) -> bytes:
     return str(value).encode()
 
 
+def _encode(token: bytes, value: bytes | None) -> bytes:
+    """``<token>|<marker><payload>``: ``-`` not found, ``+`` as it is, ``z`` deflated."""
+    if value is None:
+        return token + b"|" + _NEGATIVE
+    if len(value) >= _DEFLATE_FROM:
+        return token + b"|" + _DEFLATED + zlib.compress(value, 1)
+    return token + b"|" + _POSITIVE + value
+
+
 def _decode(raw: object, token: bytes) -> tuple[bool, bytes | None]:
-    """(valid for this generation, payload) of a stored ``<token>|<+payload or ->`` value."""
+    """(valid for this generation, payload) of a value stored by :func:`_encode`."""
     if raw is None:
         return False, None
     stored_token, _, body = _as_bytes(raw).partition(b"|")
     if stored_token != token:
         return False, None
-    return True, (None if body[:1] == _NEGATIVE else body[1:])
+    marker = body[:1]
+    if marker == _NEGATIVE:
+        return True, None
+    if marker == _DEFLATED:
+        return True, zlib.decompress(body[1:])
+    return True, body[1:]
 
 
 def _jitter(ttl: int) -> int:
@@ -275,12 +296,11 @@ class CacheAside:
 
     async def _store(self, key: CacheKey, token: bytes, value: bytes | None) -> None:
         fresh_ttl, negative_ttl = self.ttls[key.family]
-        body = _NEGATIVE if value is None else _POSITIVE + value
         try:
             assert self.redis is not None
             await self.redis.set(
                 key.value,
-                token + b"|" + body,
+                _encode(token, value),
                 ex=_jitter(negative_ttl if value is None else fresh_ttl),
             )
         except (RedisError, OSError) as exc:
@@ -393,9 +413,8 @@ class CacheAside:
         async with self.redis.pipeline(transaction=False) as pipe:
             for key, token, value in zip(cache_keys, tokens, payloads, strict=True):
                 fresh_ttl, negative_ttl = self.ttls[key.family]
-                body = _NEGATIVE if value is None else _POSITIVE + value
                 ttl = _jitter(negative_ttl if value is None else fresh_ttl)
-                pipe.set(key.value, token + b"|" + body, ex=ttl)
+                pipe.set(key.value, _encode(token, value), ex=ttl)
             await pipe.execute()
         return len(cache_keys)
 

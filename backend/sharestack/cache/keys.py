@@ -91,8 +91,9 @@ def scope_profile(user_id: int) -> str:
     return f"profile:{user_id}"
 
 
-def scope_entitlement(reader_id: int, creator_id: int) -> str:
-    return f"entitlement:{reader_id}:{creator_id}"
+def scope_entitlement(reader_id: int) -> str:
+    """A reader's access to every creator (one entry: any subscription change of theirs)."""
+    return f"entitlement:{reader_id}"
 
 
 def generation_key(prefix: str, scope: str) -> str:
@@ -121,13 +122,17 @@ def payload_version(*models: type[BaseModel], revision: int = 1) -> str:
 
 # -- cache keys ---------------------------------------------------------------------------------
 
+# How cache/aside lays a value out in Redis (2: payloads from 512 bytes deflated). In the key, so
+# that during a rolling deploy each release reads only the values it can decode.
+STORAGE_FORMAT = 2
+
 
 def _key(prefix: str, family: Family, scope: str, version: str, detail: str = "") -> CacheKey:
     base = f"{prefix}{{{scope}}}"
     suffix = f":{detail}" if detail else ""
     return CacheKey(
         family=family,
-        value=f"{base}:v:{version}{suffix}",
+        value=f"{base}:v{STORAGE_FORMAT}:{version}{suffix}",
         generation=generation_key(prefix, scope),
         lock=f"{base}:lock:{version}{suffix}",
     )
@@ -153,6 +158,5 @@ def profile(prefix: str, user_id: int, version: str) -> CacheKey:
     return _key(prefix, Family.PROFILE, scope_profile(user_id), version)
 
 
-def entitlement(prefix: str, reader_id: int, creator_id: int, version: str) -> CacheKey:
-    scope = scope_entitlement(reader_id, creator_id)
-    return _key(prefix, Family.ENTITLEMENT, scope, version)
+def entitlement(prefix: str, reader_id: int, version: str) -> CacheKey:
+    return _key(prefix, Family.ENTITLEMENT, scope_entitlement(reader_id), version)
