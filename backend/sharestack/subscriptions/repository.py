@@ -145,21 +145,24 @@ async def active_for_subscriber(session: ReadSession, subscriber_id: int) -> Seq
     return [s for _, s in sorted(granting, key=lambda pair: pair[0])]
 
 
-async def access_until_for(
-    session: ReadSession, subscriber_id: int, creator_id: int
-) -> datetime | None:
-    """The latest moment any of the reader's subscriptions to the creator grants access until
-    (None: none does), from ``ix_subscriptions_reader_active``."""
+async def access_until_by_creator(session: ReadSession, subscriber_id: int) -> dict[int, datetime]:
+    """For each creator the reader has access to, the latest moment any of the reader's
+    subscriptions to them grants access until, from ``ix_subscriptions_reader_active``."""
     query = sa.select(
-        Subscription.status, Subscription.current_period_end, Subscription.grace_ends_at
+        Subscription.creator_id,
+        Subscription.status,
+        Subscription.current_period_end,
+        Subscription.grace_ends_at,
     ).where(
         Subscription.subscriber_id == subscriber_id,
         Subscription.status.in_(ACCESS_STATUSES),
-        Subscription.creator_id == creator_id,
     )
-    ends = [access_until(*row) for row in (await session.execute(query)).all()]
-    found = [end for end in ends if end is not None]
-    return max(found) if found else None
+    until: dict[int, datetime] = {}
+    for creator_id, status, period_end, grace_end in (await session.execute(query)).all():
+        end = access_until(status, period_end, grace_end)
+        if end is not None and (creator_id not in until or end > until[creator_id]):
+            until[creator_id] = end
+    return until
 
 
 # -- changes -------------------------------------------------------------------------------------
@@ -170,10 +173,8 @@ def _rowcount(result: Any) -> int:
 
 
 def note_access_change(session: WriteSession, subscription: Subscription) -> None:
-    """The reader's cached entitlement to this creator is invalidated after the commit."""
-    invalidation.note(
-        session, keys.scope_entitlement(subscription.subscriber_id, subscription.creator_id)
-    )
+    """The reader's cached entitlements are invalidated after the commit."""
+    invalidation.note(session, keys.scope_entitlement(subscription.subscriber_id))
 
 
 async def transition(

@@ -47,8 +47,8 @@ __all__ = [
 async def has_access(session: ReadSession, subscriber_id: int, creator_id: int) -> bool:
     """Whether the reader currently holds a subscription that grants access to the creator's
     subscribers-only content, read through ``session`` (uncached)."""
-    until = await entitlements.access_until_timestamp(session, subscriber_id, creator_id)
-    return until > time.time()
+    until = await entitlements.access_until(session, subscriber_id)
+    return until.get(creator_id, 0.0) > time.time()
 
 
 async def has_access_cached(reads: CachedReads, subscriber_id: int, creator_id: int) -> bool:

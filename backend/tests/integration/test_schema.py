@@ -283,7 +283,7 @@ async def test_read_paths_use_their_indexes(app: FastAPI) -> None:
 
         # Billing's hot reads: the entitlement fill, the renewal scan, a payer's payments.
         entitled = await _explain(
-            session, lambda: subs_repo.access_until_for(session, ids["user"], ids["author"])
+            session, lambda: subs_repo.access_until_by_creator(session, ids["user"])
         )
         _uses(entitled, "subscriptions", "ix_subscriptions_reader_active")
         due = await _explain(
