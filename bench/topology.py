@@ -222,6 +222,10 @@ def api_env(
         "RATE_LIMIT_AUTHENTICATED": "1000000/second",
         "RATE_LIMIT_AUTH": "1000000/second",
         "BENCH_ENDPOINTS": "true",
+        # As docker-compose.yml runs each API process: one password hash at a time per process
+        # (two processes on two cores), so that hashes do not time-slice each other past the
+        # bulkhead's wait limit.
+        "PASSWORD_HASH_CONCURRENCY": "1",
     }
 
 
