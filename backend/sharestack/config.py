@@ -112,6 +112,10 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(default=10, ge=1, le=200)
     # API worker processes `serve` starts (uvicorn --workers); migrations run once before.
     web_concurrency: int = Field(default=1, ge=1, le=64)
+    # Routed requests one API process works on at once (sharestack.admission); the others wait
+    # their turn in arrival order, at most REQUEST_QUEUE_SECONDS, then get 503 + Retry-After.
+    max_requests_in_flight: int = Field(default=16, ge=1, le=10_000)
+    request_queue_seconds: float = Field(default=10.0, gt=0, le=300)
     # Password hashing bulkhead (sharestack.bulkhead): hashes at once (unset: one per core),
     # waiters beyond them (unset: two per thread), and the longest wait for a thread; past
     # either bound a log-in is answered 503 with Retry-After at once.

@@ -13,6 +13,7 @@ from starlette.staticfiles import StaticFiles
 
 import sharestack.job_index  # noqa: F401 - registers every job before the first request
 from sharestack import api
+from sharestack.admission import AdmissionMiddleware
 from sharestack.auth.security import configure_hashing
 from sharestack.background import cancel_and_wait
 from sharestack.callers.dependencies import optional_caller, required_caller
@@ -98,8 +99,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         from sharestack.health.baseline import router as baseline_router
 
         app.include_router(baseline_router)
-    # Added first = innermost: anonymous reads the L1 holds are answered before routing, inside
-    # every middleware below (request id, access log, latency, security headers).
+    # Added first = innermost: a bounded number of routed requests in flight (admission), then,
+    # outside it, anonymous reads the L1 holds answered before routing and without waiting for
+    # a place; both inside every middleware below (request id, access log, latency, security
+    # headers).
+    app.add_middleware(
+        AdmissionMiddleware,
+        max_in_flight=settings.max_requests_in_flight,
+        max_wait=settings.request_queue_seconds,
+        ungated=frozenset(UPLOAD_ROUTES),
+    )
     app.add_middleware(FastLane, session_cookie_name=settings.session_cookie_name)
     # Added last = outermost: the request id exists before anything else runs, and the security
     # headers go on every response, the middleware's own 413 and 500 included.

@@ -204,7 +204,12 @@ class BodyLimitMiddleware:
                 await _send_413(send, max_bytes)
 
 
-async def send_json(send: Send, status: int, content: dict[str, Any]) -> None:
+async def send_json(
+    send: Send,
+    status: int,
+    content: dict[str, Any],
+    headers: list[tuple[bytes, bytes]] | None = None,
+) -> None:
     body = orjson.dumps(content)
     await send(
         {
@@ -213,6 +218,7 @@ async def send_json(send: Send, status: int, content: dict[str, Any]) -> None:
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
+                *(headers or []),
             ],
         }
     )

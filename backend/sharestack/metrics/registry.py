@@ -61,6 +61,17 @@ REQUEST_LATENCY = Histogram(
     buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
     registry=REGISTRY,
 )
+ADMISSION_WAIT = Histogram(
+    "sharestack_admission_wait_seconds",
+    "Time a routed request waited for one of the process's in-flight places (admission)",
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+    registry=REGISTRY,
+)
+ADMISSION_REFUSED = Counter(
+    "sharestack_admission_refused",
+    "Requests answered 503 after waiting REQUEST_QUEUE_SECONDS for an in-flight place",
+    registry=REGISTRY,
+)
 
 # -- Redis, per role (filled at scrape time from INFO) -------------------------------------------
 REDIS_UP = Gauge(

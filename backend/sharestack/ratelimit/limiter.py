@@ -179,9 +179,14 @@ class RateLimiter:
     ) -> tuple[int, int]:
         size = 1
         if lease is not None:
-            # The last lease was used up before it expired: this identity is busy, ask for more.
-            used_up = lease.left == 0 and lease.expires_at > now
-            size = self._grown(lease) if used_up else 1
+            if lease.left == 0 and lease.expires_at > now:
+                # Used up before it expired: this identity is busy, ask for more.
+                size = self._grown(lease)
+            else:
+                # It expired: ask for what was spent of it in its lifetime, the identity's rate
+                # (a client sending one request at a time spent one), not for one cell and a
+                # new ramp of doublings.
+                size = max(1, min(lease.size - lease.left, self._grown(lease)))
         granted, wait_ms = await self._take(key, limit, size)
         self._store(key, limit, granted, size, now + wait_ms / 1000)
         return granted, wait_ms
