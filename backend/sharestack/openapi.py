@@ -70,7 +70,10 @@ DESCRIPTIONS: dict[int, str] = {
     422: "`validation_error`: a parameter or body field is invalid (`fields` names it).",
     429: "`rate_limited`: too many requests; `Retry-After` says when to retry.",
     502: "`wechat_unavailable`: an upstream provider could not be reached or refused us; retry.",
-    503: "`service_unavailable`: the database or Redis is unavailable; retry shortly.",
+    503: (
+        "`service_unavailable`: the database or Redis is unavailable; `overloaded`: the server "
+        "is busy (a full queue); retry shortly, after `Retry-After` where given."
+    ),
 }
 
 _HEADERS: dict[int, dict[str, Any]] = {
