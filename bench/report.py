@@ -89,50 +89,28 @@ def evaluate(points: list[Point], high: int, low: int) -> list[dict[str, Any]]:
     def clean(point: Point | None) -> bool:
         return point is not None and failures(point) == 0
 
+    def below(point: Point | None, name: str, figure: str, bound: float, rule: str) -> None:
+        """A p99 (ms) under ``bound``; skipped when the point did not run."""
+        if point is None:
+            return
+        p99 = _v(point, figure, "value", "p99")
+        ok = None if p99 is None else clean(point) and p99 < bound
+        targets.append(_target(name, p99, "ms", ok, rule))
+
     mixed_hi = _point(points, "mixed", high)
     cold_hi = _point(points, "cold", high)
-    if mixed_hi is not None:
-        db_p99 = _v(mixed_hi, "db_time", "value", "p99")
-        targets.append(
-            _target(
-                f"DB time p99 @{high} (mixed, in the API)",
-                db_p99,
-                "ms",
-                None if db_p99 is None else clean(mixed_hi) and db_p99 < 50,
-                "< 50 ms (aim < 10 ms)",
-            )
-        )
-        op_p99 = _v(mixed_hi, "db_server_time", "value", "p99")
-        targets.append(
-            _target(
-                f"DB operation p99 @{high} (mixed, the database's own)",
-                op_p99,
-                "ms",
-                None if op_p99 is None else clean(mixed_hi) and op_p99 < 10,
-                "< 10 ms",
-            )
-        )
-        wait_p99 = _v(mixed_hi, "db_pool_wait", "value", "p99")
-        targets.append(
-            _target(
-                f"pool wait p99 @{high} (mixed)",
-                wait_p99,
-                "ms",
-                None if wait_p99 is None else clean(mixed_hi) and wait_p99 < 20,
-                "< 20 ms",
-            )
-        )
-    if cold_hi is not None:
-        cold_p99 = _v(cold_hi, "db_time", "value", "p99")
-        targets.append(
-            _target(
-                f"DB time p99 @{high} (cold point lookups, aim)",
-                cold_p99,
-                "ms",
-                None if cold_p99 is None else clean(cold_hi) and cold_p99 < 10,
-                "< 10 ms (aim)",
-            )
-        )
+    below(
+        mixed_hi, f"DB time p99 @{high} (mixed, in the API)", "db_time", 50, "< 50 ms (aim < 10 ms)"
+    )
+    below(
+        mixed_hi,
+        f"DB operation p99 @{high} (mixed, the database's own)",
+        "db_server_time",
+        10,
+        "< 10 ms",
+    )
+    below(mixed_hi, f"pool wait p99 @{high} (mixed)", "db_pool_wait", 20, "< 20 ms")
+    below(cold_hi, f"DB time p99 @{high} (cold point lookups, aim)", "db_time", 10, "< 10 ms (aim)")
     if mixed_hi is not None:
         hit = _v(mixed_hi, "cache", "value", "hit_rate")
         for floor in (80, 95):
