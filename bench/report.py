@@ -160,20 +160,19 @@ def evaluate(points: list[Point], high: int, low: int) -> list[dict[str, Any]]:
                 "<= 2, no failures",
             )
         )
+
+    def throughput_ratio(
+        name: str, top: Point, bottom: Point, bound: float, *, needs_clean: bool
+    ) -> None:
+        """2xx throughput of ``top`` / ``bottom`` at least ``bound``."""
+        ratio = _ratio(_v(top, "good_throughput", "value"), _v(bottom, "good_throughput", "value"))
+        ok = None if ratio is None else (clean(top) or not needs_clean) and ratio >= bound
+        targets.append(_target(name, ratio, "x", ok, f">= {bound:g}"))
+
     cached_hi, base_hi = _point(points, "cached", high), _point(points, "baseline", high)
     if cached_hi is not None and base_hi is not None:
-        ratio = _ratio(
-            _v(cached_hi, "good_throughput", "value"), _v(base_hi, "good_throughput", "value")
-        )
-        targets.append(
-            _target(
-                f"cached / baseline throughput @{high}",
-                ratio,
-                "x",
-                None if ratio is None else clean(cached_hi) and ratio >= 0.6,
-                ">= 0.6",
-            )
-        )
+        name = f"cached / baseline throughput @{high}"
+        throughput_ratio(name, cached_hi, base_hi, 0.6, needs_clean=True)
         cpu = _ratio(
             _v(cached_hi, "api_cpu_per_request", "value"),
             _v(base_hi, "api_cpu_per_request", "value"),
@@ -197,18 +196,9 @@ def evaluate(points: list[Point], high: int, low: int) -> list[dict[str, Any]]:
             targets.append(_at_most(f"{label}, worst point", value, unit, limit))
     login_lo, login_hi = _point(points, "login", low), _point(points, "login", high)
     if login_lo is not None and login_hi is not None:
-        ratio = _ratio(
-            _v(login_hi, "good_throughput", "value"), _v(login_lo, "good_throughput", "value")
-        )
-        targets.append(
-            _target(
-                f"log-ins/s @{high} / @{low}",
-                ratio,
-                "x",
-                None if ratio is None else ratio >= 0.9,
-                ">= 0.9",
-            )
-        )
+        # Shed log-ins (503/429) are designed answers there, not failures.
+        name = f"log-ins/s @{high} / @{low}"
+        throughput_ratio(name, login_hi, login_lo, 0.9, needs_clean=False)
         slowest = _v(login_hi, "http_latency", "value", "max")
         targets.append(
             _target(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import time
 
 from sharestack.config import Settings, get_settings
 
@@ -20,8 +21,6 @@ def _migrate_or_exit(settings: Settings, revision: str, downgrade: bool) -> None
 
 
 async def _warm_cache(settings: Settings, limit: int | None) -> tuple[int, float]:
-    import time
-
     from sharestack.content.cached import warm_items
     from sharestack.resources import Resources
 

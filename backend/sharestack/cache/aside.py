@@ -294,15 +294,14 @@ class CacheAside:
         await self._store(key, token, value)
         return value
 
-    async def _store(self, key: CacheKey, token: bytes, value: bytes | None) -> None:
+    def _ttl(self, key: CacheKey, value: bytes | None) -> int:
         fresh_ttl, negative_ttl = self.ttls[key.family]
+        return _jitter(negative_ttl if value is None else fresh_ttl)
+
+    async def _store(self, key: CacheKey, token: bytes, value: bytes | None) -> None:
         try:
             assert self.redis is not None
-            await self.redis.set(
-                key.value,
-                _encode(token, value),
-                ex=_jitter(negative_ttl if value is None else fresh_ttl),
-            )
+            await self.redis.set(key.value, _encode(token, value), ex=self._ttl(key, value))
         except (RedisError, OSError) as exc:
             self._trip(exc)
 
@@ -382,14 +381,14 @@ class CacheAside:
         cache_keys: list[CacheKey],
         load: Callable[[], Awaitable[list[bytes | None]]],
     ) -> int:
-        """Fill many entries in three round trips, for warming the cache (``content/warm``):
-        each key's current generation is read (or created) first, then ``load()`` gives the
-        payloads (aligned with ``cache_keys``; None = not found), and each is stored under the
-        generation read *before* the load, as a single fill does: a write that commits
-        meanwhile gives its scope a new generation, under which nothing stored here is
-        accepted. ``load`` must read from a server that has applied every write (the primary),
-        since the generations may name positions. Redis errors are raised: a warm-up that
-        cannot reach the cache has nothing to do."""
+        """Fill many entries in three round trips, for warming the cache
+        (``content.cached.warm_items``): each key's current generation is read (or created)
+        first, then ``load()`` gives the payloads (aligned with ``cache_keys``; None = not
+        found), and each is stored under the generation read *before* the load, as a single
+        fill does: a write that commits meanwhile gives its scope a new generation, under which
+        nothing stored here is accepted. ``load`` must read from a server that has applied every
+        write (the primary), since the generations may name positions. Redis errors are raised:
+        a warm-up that cannot reach the cache has nothing to do."""
         if self.redis is None or not cache_keys:
             return 0
         generations = [k.generation for k in cache_keys]
@@ -412,9 +411,7 @@ class CacheAside:
         payloads = await load()
         async with self.redis.pipeline(transaction=False) as pipe:
             for key, token, value in zip(cache_keys, tokens, payloads, strict=True):
-                fresh_ttl, negative_ttl = self.ttls[key.family]
-                ttl = _jitter(negative_ttl if value is None else fresh_ttl)
-                pipe.set(key.value, _encode(token, value), ex=ttl)
+                pipe.set(key.value, _encode(token, value), ex=self._ttl(key, value))
             await pipe.execute()
         return len(cache_keys)
 
